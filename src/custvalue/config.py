@@ -1,0 +1,233 @@
+"""The one configuration: currency, engine, model settings and every policy threshold.
+
+A YAML file (default ``config/custvalue.yaml``) is read and validated against the
+dataclasses below; a value left out keeps its default, an unknown key or a value of the
+wrong type or range is a :class:`~custvalue.errors.ConfigError` naming the key. The
+dataclasses are the single statement of what can be configured: each field's docstring
+comment is its documentation (see ``docs/configuration.md``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from custvalue.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    backend: str = "duckdb"
+    """Where the heavy aggregation runs: ``duckdb`` (embedded, the default)."""
+    database: str = ":memory:"
+    """DuckDB database file, or ``:memory:``."""
+    threads: int = 0
+    """DuckDB worker threads; 0 lets DuckDB choose."""
+
+    def validate(self, where: str) -> None:
+        _require(self.backend in {"duckdb"}, f"{where}.backend must be 'duckdb', got {self.backend!r}")
+        _require(self.threads >= 0, f"{where}.threads must be >= 0")
+
+
+@dataclass(frozen=True)
+class LifetimeSettings:
+    time_unit: str = "W"
+    """Time unit of the purchase models: ``D`` (days) or ``W`` (weeks)."""
+    horizon_quarters: int = 8
+    """How far ahead customer lifetime value looks."""
+    discount_rate_annual: float = 0.10
+    """Annual discount rate for lifetime value."""
+    transaction_model: str = "bgnbd"
+    """``bgnbd`` or ``paretonbd``."""
+    penalizer: float = 0.0
+    """L2 penalty on the model parameters (0 = plain maximum likelihood)."""
+
+    def validate(self, where: str) -> None:
+        _require(self.time_unit in {"D", "W"}, f"{where}.time_unit must be 'D' or 'W'")
+        _require(self.horizon_quarters >= 1, f"{where}.horizon_quarters must be >= 1")
+        _require(0 <= self.discount_rate_annual < 1, f"{where}.discount_rate_annual must be in [0, 1)")
+        _require(self.transaction_model in {"bgnbd", "paretonbd"}, f"{where}.transaction_model must be 'bgnbd' or 'paretonbd'")
+        _require(self.penalizer >= 0, f"{where}.penalizer must be >= 0")
+
+
+@dataclass(frozen=True)
+class ResourcePool:
+    cost_per_quarter: float
+    """Cost of the capacity supplied in one quarter (staff, space, equipment)."""
+    practical_capacity_minutes: float
+    """Minutes of productive work the pool can supply per quarter (typically 80-85% of theoretical)."""
+
+    def validate(self, where: str) -> None:
+        _require(self.cost_per_quarter >= 0, f"{where}.cost_per_quarter must be >= 0")
+        _require(self.practical_capacity_minutes > 0, f"{where}.practical_capacity_minutes must be > 0")
+
+
+def _default_pools() -> dict[str, ResourcePool]:
+    return {
+        "order_desk": ResourcePool(cost_per_quarter=420_000.0, practical_capacity_minutes=600_000.0),
+        "warehouse": ResourcePool(cost_per_quarter=560_000.0, practical_capacity_minutes=700_000.0),
+        "customer_service": ResourcePool(cost_per_quarter=300_000.0, practical_capacity_minutes=400_000.0),
+        "field_service": ResourcePool(cost_per_quarter=180_000.0, practical_capacity_minutes=150_000.0),
+    }
+
+
+@dataclass(frozen=True)
+class CostToServeSettings:
+    pools: dict[str, ResourcePool] = field(default_factory=_default_pools)
+    """Resource pools: cost per quarter and practical capacity in minutes."""
+    cost_of_capital_annual: float = 0.08
+    """Annual cost of financing receivables."""
+
+    def validate(self, where: str) -> None:
+        _require(bool(self.pools), f"{where}.pools must name at least one pool")
+        for name, pool in self.pools.items():
+            pool.validate(f"{where}.pools.{name}")
+        _require(0 <= self.cost_of_capital_annual < 1, f"{where}.cost_of_capital_annual must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    aging_buckets_days: tuple[int, ...] = (0, 30, 60, 90)
+    """Upper bounds of the aging buckets: current, 1-30, 31-60, 61-90, 90+ days past due."""
+
+    def validate(self, where: str) -> None:
+        buckets = list(self.aging_buckets_days)
+        _require(buckets == sorted(buckets) and len(set(buckets)) == len(buckets), f"{where}.aging_buckets_days must increase")
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    window_quarters: int = 4
+    """Strikes count within this many most recent quarters."""
+    strikes_for_let_go: int = 3
+    """Strikes (with the latest quarter failing) that make a customer ``let_go``."""
+    min_history_days: int = 90
+    """A customer younger than this at the quarter end is not reviewed (not enough history to be fair)."""
+
+    def validate(self, where: str) -> None:
+        _require(self.window_quarters >= 1, f"{where}.window_quarters must be >= 1")
+        _require(1 <= self.strikes_for_let_go <= self.window_quarters, f"{where}.strikes_for_let_go must be in 1..window_quarters")
+        _require(self.min_history_days >= 0, f"{where}.min_history_days must be >= 0")
+
+
+@dataclass(frozen=True)
+class Config:
+    currency: str = "EUR"
+    """ISO code of the one currency all amounts are in."""
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    lifetime: LifetimeSettings = field(default_factory=LifetimeSettings)
+    cost_to_serve: CostToServeSettings = field(default_factory=CostToServeSettings)
+    payment: PaymentSettings = field(default_factory=PaymentSettings)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
+
+    def validate(self, where: str = "config") -> None:
+        _require(len(self.currency) == 3 and self.currency.isalpha(), f"{where}.currency must be a 3-letter ISO code")
+        for section in dataclasses.fields(self):
+            value = getattr(self, section.name)
+            if dataclasses.is_dataclass(value):
+                value.validate(f"{where}.{section.name}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (JSON/YAML-ready)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def fingerprint(self) -> str:
+        """Short hash identifying these settings, recorded with every output."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(canonical).hexdigest()[:12]
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read and validate a configuration file; ``None`` gives the defaults.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or not YAML, has an unknown key, or a value of the wrong
+        type or range. The message names the file and the key.
+    """
+    if path is None:
+        config = Config()
+        config.validate()
+        return config
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        mapping = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({_one_line(error)})") from None
+    try:
+        config = _build(Config, mapping, "config")
+        config.validate()
+    except ConfigError as error:
+        raise ConfigError([f"{path}: {problem}" for problem in error.problems]) from None
+    return config
+
+
+def _build(cls: type, mapping: Any, where: str) -> Any:
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{where} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(mapping) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; known: {', '.join(known)}")
+    values = {name: _coerce(hints[name], mapping[name], f"{where}.{name}") for name in mapping}
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin is dict:
+        _, value_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a mapping")
+        return {str(key): _coerce(value_type, item, f"{where}.{key}") for key, item in value.items()}
+    if origin is tuple:
+        (item_type, _) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list")
+        return tuple(_coerce(item_type, item, f"{where}[{i}]") for i, item in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        options = [option for option in typing.get_args(hint) if option is not type(None)]
+        return None if value is None else _coerce(options[0], value, where)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be text, got {value!r}")
+        return value
+    return value
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
