@@ -111,11 +111,14 @@ class ReviewSettings:
     """Strikes (with the latest quarter failing) that make a customer ``let_go``."""
     min_history_days: int = 90
     """A customer younger than this at the quarter end is not reviewed (not enough history to be fair)."""
+    history_quarters: int = 8
+    """Quarters of activity computed for each review (the window, the quarter before it, and trends)."""
 
     def validate(self, where: str) -> None:
         _require(self.window_quarters >= 1, f"{where}.window_quarters must be >= 1")
         _require(1 <= self.strikes_for_let_go <= self.window_quarters, f"{where}.strikes_for_let_go must be in 1..window_quarters")
         _require(self.min_history_days >= 0, f"{where}.min_history_days must be >= 0")
+        _require(self.history_quarters > self.window_quarters, f"{where}.history_quarters must exceed window_quarters")
 
 
 @dataclass(frozen=True)

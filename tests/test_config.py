@@ -1,0 +1,50 @@
+import pytest
+
+from custvalue.config import Config, load_config
+from custvalue.errors import ConfigError
+from custvalue.paths import CONFIG_PATH
+
+
+def test_shipped_config_is_valid_and_documents_the_defaults():
+    assert load_config(CONFIG_PATH) == Config()
+
+
+def test_partial_config_keeps_defaults(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("review:\n  window_quarters: 6\n")
+    config = load_config(path)
+    assert config.review.window_quarters == 6
+    assert config.review.strikes_for_let_go == Config().review.strikes_for_let_go
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("review:\n  windw_quarters: 4\n", "unknown key(s) windw_quarters"),
+        ("review:\n  window_quarters: four\n", "config.review.window_quarters must be a whole number"),
+        ("review:\n  strikes_for_let_go: 9\n", "strikes_for_let_go must be in 1..window_quarters"),
+        ("cost_to_serve:\n  pools:\n    desk: {cost_per_quarter: 1, practical_capacity_minutes: 0}\n", "practical_capacity_minutes must be > 0"),
+        ("lifetime: [1, 2]\n", "config.lifetime must be a mapping"),
+        ("currency: EURO\n", "currency must be a 3-letter ISO code"),
+        ("review: {window_quarters: 4\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path, text, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert fragment in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_fingerprint_changes_with_settings(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("review:\n  window_quarters: 5\n")
+    assert load_config(path).fingerprint() != Config().fingerprint()
+    assert Config().fingerprint() == Config().fingerprint()
