@@ -77,14 +77,14 @@ class Customers(pa.DataFrameModel):
         str_length={"min_value": 1},
         description=f"Peer group used for comparisons, e.g. {', '.join(SEGMENT_EXAMPLES)}.",
     )
-    region: Series[str] = pa.Field(nullable=True, metadata=_optional(), description="Optional.")
-    account_manager: Series[str] = pa.Field(nullable=True, metadata=_optional(), description="Optional.")
+    region: Series[str] = pa.Field(nullable=True, metadata=_optional(), description="Sales region.")
+    account_manager: Series[str] = pa.Field(nullable=True, metadata=_optional(), description="Who looks after the account.")
     created_on: Series[pd.Timestamp] = pa.Field(description="Date the account was opened.")
     employees: Series[pd.Int64Dtype] = pa.Field(
-        ge=0, nullable=True, metadata=_optional(), description="Optional company size, >= 0."
+        ge=0, nullable=True, metadata=_optional(), description="Company size, >= 0."
     )
     ended_on: Series[pd.Timestamp] = pa.Field(
-        nullable=True, metadata=_optional(), description="Optional: the relationship ended (we let them go, or they left)."
+        nullable=True, metadata=_optional(), description="The relationship ended (we let them go, or they left)."
     )
 
     @pa.check("customer_id", name="unique")
@@ -108,10 +108,10 @@ class Orders(pa.DataFrameModel):
     lines: Series[pd.Int64Dtype] = pa.Field(ge=1, description="Order lines, >= 1.")
     rush: Series[bool] = pa.Field(description="Expedited delivery.")
     manual: Series[bool] = pa.Field(
-        metadata=_optional(False), description="Optional (default false): placed by phone/email, keyed by hand."
+        metadata=_optional(False), description="Placed by phone/email, keyed by hand."
     )
     returned_value: Series[float] = pa.Field(
-        ge=0, metadata=_optional(0.0), description="Optional (default 0), 0 <= returned_value <= revenue."
+        ge=0, metadata=_optional(0.0), description="Value of goods returned, 0 <= returned_value <= revenue."
     )
 
     @pa.check("order_id", name="unique")
@@ -132,14 +132,14 @@ class Invoices(pa.DataFrameModel):
     due_date: Series[pd.Timestamp] = pa.Field(description=">= issue_date.")
     amount: Series[float] = pa.Field(gt=0, description="> 0.")
     paid_date: Series[pd.Timestamp] = pa.Field(
-        nullable=True, metadata=_optional(), description="Optional (empty = still open); >= issue_date."
+        nullable=True, metadata=_optional(), description="Empty = still open; >= issue_date."
     )
     paid_amount: Series[float] = pa.Field(
-        ge=0, metadata=_optional(0.0), description="Optional (default 0), 0 <= paid_amount <= amount."
+        ge=0, metadata=_optional(0.0), description="0 <= paid_amount <= amount."
     )
-    disputed: Series[bool] = pa.Field(metadata=_optional(False), description="Optional (default false).")
+    disputed: Series[bool] = pa.Field(metadata=_optional(False), description="The customer disputed the invoice.")
     written_off: Series[float] = pa.Field(
-        ge=0, metadata=_optional(0.0), description="Optional (default 0), 0 <= written_off <= amount."
+        ge=0, metadata=_optional(0.0), description="Bad debt, 0 <= written_off <= amount."
     )
 
     @pa.check("invoice_id", name="unique")
@@ -174,7 +174,7 @@ class SupportTickets(pa.DataFrameModel):
     caused_by_us: Series[bool] = pa.Field(
         description="Root cause was our error (defect, wrong delivery, billing mistake); never counts against the customer."
     )
-    escalated: Series[bool] = pa.Field(metadata=_optional(False), description="Optional (default false).")
+    escalated: Series[bool] = pa.Field(metadata=_optional(False), description="Escalated to management.")
 
     @pa.check("ticket_id", name="unique")
     def _ticket_id_unique(cls, series: pd.Series) -> pd.Series:
@@ -189,7 +189,7 @@ class Incidents(pa.DataFrameModel):
     date: Series[pd.Timestamp] = pa.Field(description="Date of the incident.")
     kind: Series[str] = pa.Field(isin=list(INCIDENT_KINDS), description=f"One of {', '.join(INCIDENT_KINDS)}.")
     severity: Series[pd.Int64Dtype] = pa.Field(in_range={"min_value": 1, "max_value": 3}, description="1 (minor) .. 3 (severe).")
-    note: Series[str] = pa.Field(nullable=True, metadata=_optional(), description="Optional, untrusted text.")
+    note: Series[str] = pa.Field(nullable=True, metadata=_optional(), description="Free text (untrusted, escaped on output).")
 
     @pa.check("incident_id", name="unique")
     def _incident_id_unique(cls, series: pd.Series) -> pd.Series:
@@ -604,7 +604,9 @@ def contract_markdown() -> str:
             kind = kinds.get(str(column.dtype), "string" if "str" in str(column.dtype) else str(column.dtype))
             rules = [column.description or ""]
             if metadata.get("optional"):
-                rules.insert(0, "*optional*")
+                default = metadata.get("default")
+                shown = "empty" if default is None else str(default).lower()
+                rules.insert(0, f"*optional* (default {shown}).")
             parts.append(f"| {name} | {kind} | {' '.join(rule for rule in rules if rule)} |")
         cross = [check.name for check in schema.checks]
         if cross:
