@@ -51,6 +51,7 @@ def quarters_table(first: Quarter, last: Quarter) -> ibis.Table:
             "quarter": [str(q) for q in quarters],
             "quarter_start": pd.to_datetime([q.start for q in quarters]),
             "quarter_end": pd.to_datetime([q.end for q in quarters]),
+            "next_quarter_start": pd.to_datetime([q.shift(1).start for q in quarters]),
         }
     )
     return ibis.memtable(frame)
@@ -115,18 +116,17 @@ def invoice_drivers(invoices: ibis.Table) -> ibis.Table:
 
 
 def receivable_drivers(invoices: ibis.Table, quarters: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
-    """Amount x days each invoice stayed unpaid within each quarter (up to ``as_of``)."""
-    as_of_date = ibis.literal(as_of.date())
+    """Amount x days each invoice stayed unpaid within each quarter, up to and including
+    the day ``as_of`` (an open invoice is outstanding through the as-of day)."""
+    as_of_date = ibis.literal((as_of + pd.Timedelta(days=1)).date())
     settled = ibis.coalesce(invoices.paid_date.date(), as_of_date)
     settled = ibis.least(settled, as_of_date)
     outstanding = invoices.mutate(open_from=invoices.issue_date.date(), open_until=settled)
     overlap = outstanding.cross_join(quarters).filter(
         (_.open_from <= _.quarter_end.date()) & (_.open_until > _.quarter_start.date())
     )
-    days = (
-        ibis.least(overlap.open_until, overlap.quarter_end.date() + ibis.interval(days=1))
-        - ibis.greatest(overlap.open_from, overlap.quarter_start.date())
-    ).cast("int64")
+    until = ibis.least(overlap.open_until, overlap.next_quarter_start.date())
+    days = until.delta(ibis.greatest(overlap.open_from, overlap.quarter_start.date()), unit="day")
     return overlap.mutate(amount_days=overlap.amount * days).group_by(KEY).aggregate(receivable_days=_.amount_days.sum())
 
 
