@@ -44,6 +44,9 @@ PAGE_STYLE = """
 """
 
 
+_HERE = ' class="cv-here"'
+
+
 def setup_page() -> None:
     """Quiet, consistent output for a report page: no warnings or log noise, one plot style."""
     import matplotlib
@@ -59,7 +62,7 @@ def setup_page() -> None:
 def header(title: str, quarter: str, current_slug: str, subtitle: str = "") -> str:
     """The page style, the navigation between report pages, and the page title."""
     links = " ".join(
-        f'<a href="{page.html_name}"{" class=\"cv-here\"" if page.slug == current_slug else ""}>{html.escape(page.title)}</a>'
+        f'<a href="{page.html_name}"{_HERE if page.slug == current_slug else ""}>{html.escape(page.title)}</a>'
         for page in PAGES
     )
     meta = f'<div class="cv-meta">Quarter {html.escape(quarter)}{" · " + html.escape(subtitle) if subtitle else ""}</div>'

@@ -75,6 +75,20 @@ def ensure_kernel(kernel_name: str = KERNEL_NAME) -> None:
         ) from None
 
 
+def _kernel_manager_logging_to(log_path: Path) -> type:
+    """A kernel manager whose kernel writes its own stderr (start-up chatter, crash
+    messages) to ``log_path`` instead of the terminal, so a run prints only what matters."""
+    from jupyter_client import AsyncKernelManager
+
+    class _LoggingKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **options):
+            with log_path.open("ab") as log:
+                options["stderr"] = log
+                return await super()._async_launch_kernel(kernel_cmd, **options)
+
+    return _LoggingKernelManager
+
+
 def render_report(
     parameters: ReportParameters,
     reports_dir: Path,
@@ -92,6 +106,7 @@ def render_report(
     with atomic_directory(target) as staging:
         executed_dir = staging / "notebooks"
         executed_dir.mkdir()
+        kernel_manager = _kernel_manager_logging_to(executed_dir / "kernel-stderr.log")
         for page in pages:
             source = Path(notebooks_dir) / page.notebook
             if not source.is_file():
@@ -107,6 +122,7 @@ def render_report(
                     progress_bar=False,
                     log_output=False,
                     cwd=str(Path(notebooks_dir)),
+                    kernel_manager_class=kernel_manager,
                 )
             except papermill.PapermillExecutionError as error:
                 raise PipelineError(f"{source}: cell {error.exec_count} failed: {error.ename}: {_one_line(error.evalue)}") from None
