@@ -1,0 +1,54 @@
+"""Exports for account managers (CSV and Excel), safe to open in a spreadsheet.
+
+Customer names and notes are untrusted text. A cell beginning with ``=``, ``+``, ``-``
+or ``@`` (or a tab or carriage return) would be run as a formula by spreadsheet
+programs ("CSV injection"); such text cells are prefixed with an apostrophe, which
+spreadsheets show as plain text. Numbers stay numbers.
+
+References
+----------
+OWASP, "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from custvalue.atomic import atomic_write_path
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """Text that a spreadsheet would read as a formula, made inert; anything else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell neutralised."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]) and not pd.api.types.is_bool_dtype(safe[column]):
+            safe[column] = safe[column].astype(object).map(neutralise)
+    return safe
+
+
+def write_spreadsheet_exports(frame: pd.DataFrame, folder: Path, stem: str, sheet_name: str) -> tuple[Path, Path]:
+    """Write ``folder/stem.csv`` and ``folder/stem.xlsx`` atomically, text neutralised."""
+    safe = neutralised(frame)
+    csv_path, xlsx_path = Path(folder) / f"{stem}.csv", Path(folder) / f"{stem}.xlsx"
+    with atomic_write_path(csv_path) as temporary:
+        safe.to_csv(temporary, index=False, encoding="utf-8")
+    with atomic_write_path(xlsx_path) as temporary:
+        with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
+            safe.to_excel(writer, sheet_name=sheet_name[:31], index=False)
+            sheet = writer.sheets[sheet_name[:31]]
+            for row in sheet.iter_rows(min_row=2):
+                for cell in row:
+                    if isinstance(cell.value, str):
+                        cell.data_type = "s"  # never a formula, whatever the text
+    return csv_path, xlsx_path

@@ -1,0 +1,28 @@
+import openpyxl
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custvalue.exports import FORMULA_TRIGGERS, neutralise, write_spreadsheet_exports
+
+PAYLOADS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "<script>alert(1)</script>", "Plain & Co"]
+
+
+def test_formula_payloads_are_inert_in_csv_and_xlsx(tmp_path):
+    frame = pd.DataFrame({"name": PAYLOADS, "revenue": [1.5, -2.0, 3, 4, 5, 6, 7]})
+    csv_path, xlsx_path = write_spreadsheet_exports(frame, tmp_path, "let_go", "Let go")
+    csv = pd.read_csv(csv_path)
+    assert not csv["name"].str.startswith(FORMULA_TRIGGERS).any()
+    assert csv["revenue"].tolist() == [1.5, -2.0, 3, 4, 5, 6, 7], "numbers stay numbers, negative ones too"
+    sheet = openpyxl.load_workbook(xlsx_path)["Let go"]
+    names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert all(not name.startswith(FORMULA_TRIGGERS) for name in names)
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    assert names[-1] == "Plain & Co" and names[0] == "'" + PAYLOADS[0]
+
+
+@given(st.text())
+def test_neutralised_text_never_starts_a_formula_and_keeps_its_content(text):
+    safe = neutralise(text)
+    assert not safe.startswith(FORMULA_TRIGGERS)
+    assert safe in (text, "'" + text)
