@@ -42,10 +42,12 @@ def test_every_page_is_rendered_and_linked_from_the_index(report):
 def test_pages_have_no_code_no_errors_no_warnings(report, page):
     out, _ = report
     html = (out / "reports" / "2026Q2" / page.html_name).read_text()
-    assert 'class="jp-InputArea' not in html, "code cells must not be rendered"
-    assert "application/vnd.jupyter.stderr" not in html
+    content = re.sub(r"<style.*?</style>|<script.*?</script>", "", html, flags=re.S)
+    assert 'class="jp-InputArea' not in content, "code cells must not be rendered"
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in content
+    assert 'jp-OutputArea-output" data-mime-type="application/vnd.jupyter.error"' not in content
     for noise in ("Traceback", "Error:", "Warning:", "warnings.warn"):
-        assert noise not in re.sub(r"<style.*?</style>|<script.*?</script>", "", html, flags=re.S), noise
+        assert noise not in content, noise
 
 
 def test_scorecard_and_quarantine_are_written(report):
