@@ -71,11 +71,52 @@ class ResourcePool:
 
 
 def _default_pools() -> dict[str, ResourcePool]:
+    # Calibrated to the demo world (2,000 customers): 70-90% of practical capacity used.
     return {
-        "order_desk": ResourcePool(cost_per_quarter=420_000.0, practical_capacity_minutes=600_000.0),
+        "order_desk": ResourcePool(cost_per_quarter=189_000.0, practical_capacity_minutes=210_000.0),
         "warehouse": ResourcePool(cost_per_quarter=560_000.0, practical_capacity_minutes=700_000.0),
-        "customer_service": ResourcePool(cost_per_quarter=300_000.0, practical_capacity_minutes=400_000.0),
-        "field_service": ResourcePool(cost_per_quarter=180_000.0, practical_capacity_minutes=150_000.0),
+        "customer_service": ResourcePool(cost_per_quarter=90_000.0, practical_capacity_minutes=90_000.0),
+        "field_service": ResourcePool(cost_per_quarter=108_000.0, practical_capacity_minutes=54_000.0),
+        "account_management": ResourcePool(cost_per_quarter=36_000.0, practical_capacity_minutes=18_000.0),
+    }
+
+
+@dataclass(frozen=True)
+class TimeEquation:
+    pool: str
+    """The resource pool whose capacity the activity uses."""
+    minutes: dict[str, float]
+    """Minutes per unit of each driver of the activity table: ``{driver column: minutes}``.
+    The activity's minutes are the sum of driver quantity x minutes (a linear time
+    equation); see ``docs/cost-to-serve.md`` for the driver columns allowed."""
+
+    def validate(self, where: str, pools: dict[str, ResourcePool]) -> None:
+        from custvalue.cost_to_serve.drivers import DRIVER_OF_COLUMN
+
+        _require(self.pool in pools, f"{where}.pool names unknown pool {self.pool!r}; pools: {', '.join(pools)}")
+        _require(bool(self.minutes), f"{where}.minutes must name at least one driver")
+        for column, minutes in self.minutes.items():
+            _require(
+                column in DRIVER_OF_COLUMN,
+                f"{where}.minutes: unknown driver {column!r}; known: {', '.join(DRIVER_OF_COLUMN)}",
+            )
+            _require(minutes >= 0, f"{where}.minutes.{column} must be >= 0")
+
+
+def _default_activities() -> dict[str, TimeEquation]:
+    return {
+        "order_entry": TimeEquation(
+            pool="order_desk", minutes={"orders": 6.0, "order_lines": 1.0, "manual_orders": 12.0, "rush_orders": 5.0}
+        ),
+        "picking_and_shipping": TimeEquation(
+            pool="warehouse", minutes={"orders": 18.0, "order_lines": 4.0, "rush_orders": 30.0}
+        ),
+        "return_handling": TimeEquation(pool="warehouse", minutes={"returns": 40.0}),
+        "remote_support": TimeEquation(
+            pool="customer_service", minutes={"minutes_phone": 1.0, "minutes_email": 1.0, "minutes_chat": 1.0}
+        ),
+        "field_support": TimeEquation(pool="field_service", minutes={"minutes_onsite": 1.0, "onsite_visits": 60.0}),
+        "incident_handling": TimeEquation(pool="account_management", minutes={"incidents": 90.0}),
     }
 
 
@@ -83,6 +124,8 @@ def _default_pools() -> dict[str, ResourcePool]:
 class CostToServeSettings:
     pools: dict[str, ResourcePool] = field(default_factory=_default_pools)
     """Resource pools: cost per quarter and practical capacity in minutes."""
+    activities: dict[str, TimeEquation] = field(default_factory=_default_activities)
+    """Activities and their time equations (time-driven ABC), each drawing on one pool."""
     cost_of_capital_annual: float = 0.08
     """Annual cost of financing receivables."""
 
@@ -90,17 +133,70 @@ class CostToServeSettings:
         _require(bool(self.pools), f"{where}.pools must name at least one pool")
         for name, pool in self.pools.items():
             pool.validate(f"{where}.pools.{name}")
+        _require(bool(self.activities), f"{where}.activities must name at least one activity")
+        for name, activity in self.activities.items():
+            activity.validate(f"{where}.activities.{name}", self.pools)
         _require(0 <= self.cost_of_capital_annual < 1, f"{where}.cost_of_capital_annual must be in [0, 1)")
+
+    @classmethod
+    def from_dict(cls, mapping: dict[str, Any], where: str = "cost_to_serve") -> "CostToServeSettings":
+        """Settings from a plain mapping (as in the YAML file or a saved result), validated."""
+        settings = _build(cls, mapping, where)
+        settings.validate(where)
+        return settings
 
 
 @dataclass(frozen=True)
 class PaymentSettings:
     aging_buckets_days: tuple[int, ...] = (0, 30, 60, 90)
     """Upper bounds of the aging buckets: current, 1-30, 31-60, 61-90, 90+ days past due."""
+    dso_period_days: int = 90
+    """N of DSO, best possible DSO and ADD: sales of the N days up to the as-of date."""
+    cei_period_days: int = 90
+    """N of the collection effectiveness index: receivables N days before the as-of date,
+    sales in those N days, receivables at the as-of date."""
+    countback_months: int = 12
+    """How many calendar months countback DSO may walk back."""
+    horizon_days: int = 180
+    """Expected days to pay are restricted means up to this many days after issue (an
+    invoice open longer counts as late as it is so far)."""
+    fit_sample_cap: int = 200_000
+    """The time-to-payment models are fitted on at most this many invoices (a seeded
+    random sample) and predict for all."""
+    seed: int = 20260630
+    """Seed of the fitting sample."""
+    shrinkage_invoices: float = 2.0
+    """k of the shrinkage n/(n+k): a customer-quarter with n invoices keeps that share of
+    its excess lateness (two invoices keep half)."""
+    late_excess_days: float = 15.0
+    """A quarter is late when the shrunk excess lateness over peers reaches this many days..."""
+    late_min_days: float = 15.0
+    """...and the customer's own mean lateness reaches this many days."""
+    nonpayment_min_amount: float = 0.0
+    """A quarter is non-payment when the amount written off, or unpaid long past due, exceeds this."""
+    nonpayment_overdue_days: int = 90
+    """Undisputed balance open more than this many days past due at the as-of date counts as non-payment."""
+    judge_disputed: bool = False
+    """Whether disputed invoices count towards lateness (by default a dispute is reported, not judged)."""
+    quarter_by: str = "due"
+    """Which date puts an invoice in a quarter for the verdict: ``due`` or ``issue``."""
+    small_company_employees: int = 50
+    """Below this many employees a late payer gets the small-company repair (invoice more often)."""
 
     def validate(self, where: str) -> None:
         buckets = list(self.aging_buckets_days)
+        _require(bool(buckets), f"{where}.aging_buckets_days must name at least one bound")
         _require(buckets == sorted(buckets) and len(set(buckets)) == len(buckets), f"{where}.aging_buckets_days must increase")
+        _require(all(bound >= 0 for bound in buckets), f"{where}.aging_buckets_days must be >= 0")
+        for name in ("dso_period_days", "cei_period_days", "countback_months", "horizon_days", "fit_sample_cap"):
+            _require(getattr(self, name) >= 1, f"{where}.{name} must be >= 1")
+        _require(self.fit_sample_cap >= 100, f"{where}.fit_sample_cap must be >= 100")
+        _require(self.shrinkage_invoices >= 0, f"{where}.shrinkage_invoices must be >= 0")
+        _require(self.late_excess_days >= 0, f"{where}.late_excess_days must be >= 0")
+        _require(self.nonpayment_min_amount >= 0, f"{where}.nonpayment_min_amount must be >= 0")
+        _require(self.nonpayment_overdue_days >= 0, f"{where}.nonpayment_overdue_days must be >= 0")
+        _require(self.quarter_by in {"due", "issue"}, f"{where}.quarter_by must be 'due' or 'issue'")
+        _require(self.small_company_employees >= 1, f"{where}.small_company_employees must be >= 1")
 
 
 @dataclass(frozen=True)
