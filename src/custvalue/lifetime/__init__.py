@@ -1,0 +1,41 @@
+"""Customer lifetime value: purchase-count and spend models.
+
+* :func:`summarise_orders` turns orders into per-customer frequency, recency,
+  age and mean repeat margin (in DuckDB through Ibis).
+* :class:`BetaGeoModel` (BG/NBD) and :class:`ParetoNBDModel` model repeat
+  purchases; :class:`GammaGammaModel` the margin per purchase. ``.fit()``
+  returns immutable results with ``params``, ``bse``, ``conf_int()``,
+  ``summary()`` and prediction methods.
+* :func:`customer_lifetime_value` discounts the expected margin over a horizon.
+* :mod:`~custvalue.lifetime.validation` and :mod:`~custvalue.lifetime.plots`
+  check a fit on a holdout period and draw the figures.
+
+Plot helpers are imported from :mod:`custvalue.lifetime.plots` so that
+matplotlib is loaded only when figures are wanted.
+"""
+
+from ._mle import ConvergenceError, FitResults
+from .bgnbd import BetaGeoModel, BetaGeoResults
+from .clv import customer_lifetime_value, discounted_expected_purchases
+from .gammagamma import GammaGammaModel, GammaGammaResults
+from .paretonbd import ParetoNBDModel, ParetoNBDResults
+from .summary import summarise_orders
+from .validation import HoldoutComparison, calibration_holdout_summary, compare_holdout, tracking_data
+
+__all__ = [
+    "BetaGeoModel",
+    "BetaGeoResults",
+    "ConvergenceError",
+    "FitResults",
+    "GammaGammaModel",
+    "GammaGammaResults",
+    "HoldoutComparison",
+    "ParetoNBDModel",
+    "ParetoNBDResults",
+    "calibration_holdout_summary",
+    "compare_holdout",
+    "customer_lifetime_value",
+    "discounted_expected_purchases",
+    "summarise_orders",
+    "tracking_data",
+]
