@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from custvalue.demo import DemoSpec, generate_world, write_world
+from custvalue.paths import demo_truth_path
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class WorldOnDisk:
 def write_demo(root: Path, **spec) -> WorldOnDisk:
     world = generate_world(DemoSpec(**spec))
     raw = root / "raw"
-    write_world(world, raw, root / "truth.csv")
+    write_world(world, raw, demo_truth_path(raw))
     return WorldOnDisk(raw, world.truth, root)
 
 

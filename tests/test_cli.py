@@ -1,7 +1,10 @@
 """The command line: clear one-line errors with exit 2, never a traceback."""
 
+import shutil
 import subprocess
 import sys
+
+import pandas as pd
 
 import pytest
 
@@ -54,15 +57,20 @@ def test_bad_quarter_argument_is_a_usage_error(tmp_path):
     assert caught.value.code == 2
 
 
-def test_score_writes_scorecard_and_quarantine(tmp_path, capsys):
-    tables = {name: [dict(r) for r in rows] for name, rows in VALID.items()}
-    tables["orders"].append({**tables["orders"][0], "order_id": "O9", "revenue": "-1"})
-    raw = write_world(tmp_path / "raw", tables)
-    assert main(["score", "--raw", str(raw), "--out", str(tmp_path / "processed"), "--quarter", "2025Q1"]) == 0
-    folder = tmp_path / "processed" / "2025Q1"
-    assert {p.name for p in folder.iterdir()} >= {"scorecard.parquet", "scorecard.csv", "quarterly.parquet", "quality.json", "manifest.json", "rejected"}
-    rejected = (folder / "rejected" / "orders.csv").read_text()
-    assert "O9" in rejected and "revenue: must be >= 0" in rejected
+def test_score_writes_scorecard_and_quarantine(small_world, tmp_path, capsys):
+    raw = tmp_path / "raw"
+    shutil.copytree(small_world.raw_dir, raw)
+    with (raw / "orders.csv").open("a", encoding="utf-8") as orders:
+        orders.write("BAD-1,NOBODY,2026-01-05,-1,1,0,1,false,false,0\n")
+    assert main(["score", "--raw", str(raw), "--out", str(tmp_path / "processed")]) == 0
+    assert capsys.readouterr().out.startswith("2026Q2: scored 600 customers")
+    folder = tmp_path / "processed" / "2026Q2"
+    expected = {"scorecard.parquet", "scorecard.csv", "quarterly.parquet", "quality.json", "manifest.json", "rejected",
+                "statuses.parquet", "movement.parquet", "move_on.parquet", "cost_to_serve", "payment", "lifetime"}
+    assert {p.name for p in folder.iterdir()} == expected
+    rejected = pd.read_csv(folder / "rejected" / "orders.csv", dtype=str)
+    assert rejected["order_id"].tolist() == ["BAD-1"]
+    assert "revenue: must be >= 0" in rejected.loc[0, "reason"] and "customer_id: unknown customer" in rejected.loc[0, "reason"]
 
 
 def test_every_command_has_help():

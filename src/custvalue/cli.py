@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate the demo world (a believable B2B distributor)")
     demo.add_argument("--out", type=Path, default=paths.RAW_DIR, help="folder for the raw tables (default: data/raw)")
-    demo.add_argument("--truth", type=Path, default=None, help="ground-truth file, kept outside the raw folder (default: <out>/../demo_ground_truth.csv)")
+    demo.add_argument("--truth", type=Path, default=None, help="ground-truth file, kept outside the raw folder (default: demo_ground_truth.csv beside it)")
     demo.add_argument("--customers", type=_positive_int, default=2000, help="number of customers (default 2000)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--end", type=_iso_date, default=date(2026, 6, 30), help="last day of the data (default 2026-06-30)")
@@ -108,7 +108,7 @@ def _run_demo(arguments: argparse.Namespace) -> int:
     if arguments.if_empty and raw_folder_has_data(arguments.out):
         print(f"{arguments.out} already holds data; left as it is")
         return 0
-    truth = arguments.truth or arguments.out.parent / "demo_ground_truth.csv"
+    truth = arguments.truth or paths.demo_truth_path(arguments.out)
     spec = DemoSpec(n_customers=arguments.customers, seed=arguments.seed, end=arguments.end, hostile_names=arguments.hostile_names)
     world = generate_world(spec)
     if arguments.violations:

@@ -199,6 +199,17 @@ class PaymentSettings:
         _require(self.small_company_employees >= 1, f"{where}.small_company_employees must be >= 1")
 
 
+def _default_incident_weights() -> dict[str, float]:
+    return {
+        "abusive_conduct": 1.5,
+        "staff_avoidance": 1.0,
+        "price_pressure": 1.0,
+        "info_withheld": 1.0,
+        "unreasonable_demand": 1.0,
+        "contract_breach": 1.5,
+    }
+
+
 @dataclass(frozen=True)
 class ReviewSettings:
     window_quarters: int = 4
@@ -208,13 +219,38 @@ class ReviewSettings:
     min_history_days: int = 90
     """A customer younger than this at the quarter end is not reviewed (not enough history to be fair)."""
     history_quarters: int = 8
-    """Quarters of activity computed for each review (the window, the quarter before it, and trends)."""
+    """Quarters of activity computed for each review (the window, the quarters before it, and trends)."""
+    unprofitable_min_loss: float = 250.0
+    """A quarter fails ``unprofitable`` when operating profit after cost to serve is below minus this amount."""
+    headache_worst_share: float = 0.05
+    """A quarter fails ``headache`` when its service minutes per unit of gross margin are in this worst share..."""
+    headache_min_multiple: float = 3.0
+    """...and its service minutes are at least this many times the segment's median that quarter."""
+    incident_weights: dict[str, float] = field(default_factory=_default_incident_weights)
+    """Weight of each incident kind; an incident scores weight x severity (1-3)."""
+    incident_points_threshold: float = 3.0
+    """A quarter fails ``relationship`` when its weighted incident points reach this."""
+    protect_top_share: float = 0.10
+    """Customers in this top share of predicted future value (lifetime value net of the share of
+    margin lost to cost to serve) are ``protected`` instead of let go."""
+    inactive_quiet_quarters: int = 2
+    """A customer with no order in this many latest quarters..."""
+    inactive_p_alive_below: float = 0.3
+    """...and a probability of being alive below this is ``inactive`` (gone, not let go)."""
 
     def validate(self, where: str) -> None:
         _require(self.window_quarters >= 1, f"{where}.window_quarters must be >= 1")
         _require(1 <= self.strikes_for_let_go <= self.window_quarters, f"{where}.strikes_for_let_go must be in 1..window_quarters")
         _require(self.min_history_days >= 0, f"{where}.min_history_days must be >= 0")
         _require(self.history_quarters > self.window_quarters, f"{where}.history_quarters must exceed window_quarters")
+        _require(self.unprofitable_min_loss >= 0, f"{where}.unprofitable_min_loss must be >= 0")
+        _require(0 < self.headache_worst_share < 1, f"{where}.headache_worst_share must be in (0, 1)")
+        _require(self.headache_min_multiple >= 1, f"{where}.headache_min_multiple must be >= 1")
+        _require(all(weight >= 0 for weight in self.incident_weights.values()), f"{where}.incident_weights must be >= 0")
+        _require(self.incident_points_threshold > 0, f"{where}.incident_points_threshold must be > 0")
+        _require(0 <= self.protect_top_share < 1, f"{where}.protect_top_share must be in [0, 1)")
+        _require(self.inactive_quiet_quarters >= 1, f"{where}.inactive_quiet_quarters must be >= 1")
+        _require(0 <= self.inactive_p_alive_below <= 1, f"{where}.inactive_p_alive_below must be in [0, 1]")
 
 
 @dataclass(frozen=True)

@@ -52,3 +52,30 @@ def write_spreadsheet_exports(frame: pd.DataFrame, folder: Path, stem: str, shee
                     if isinstance(cell.value, str):
                         cell.data_type = "s"  # never a formula, whatever the text
     return csv_path, xlsx_path
+
+
+ACCOUNT_MANAGER_COLUMNS = {
+    "customer_id": "customer id",
+    "name": "customer",
+    "segment": "segment",
+    "account_manager": "account manager",
+    "revenue": "revenue this quarter",
+    "operating_profit": "operating profit this quarter",
+    "clv": "predicted future value",
+    "strikes": "strikes",
+    "strike_quarters": "strike quarters",
+    "reasons": "reasons",
+    "our_share": "our share of the problem",
+    "action": "action",
+}
+
+
+def account_manager_rows(scorecard: pd.DataFrame, status: str) -> pd.DataFrame:
+    """The rows of one status, in the columns and labels account managers get."""
+    rows = scorecard[scorecard["status"].astype(str) == status]
+    return rows[list(ACCOUNT_MANAGER_COLUMNS)].rename(columns=ACCOUNT_MANAGER_COLUMNS).reset_index(drop=True)
+
+
+def write_let_go_exports(scorecard: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
+    """``let_go.csv`` and ``let_go.xlsx``: the customers to let go, as in the report."""
+    return write_spreadsheet_exports(account_manager_rows(scorecard, "let_go"), folder, "let_go", "Let go")

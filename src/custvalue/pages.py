@@ -20,13 +20,16 @@ PAGE_STYLE = """
   .cv-nav { display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; padding: .6rem 0; border-bottom: 1px solid #ddd; margin-bottom: .8rem; }
   .cv-nav a { text-decoration: none; color: #1f5fa8; } .cv-nav a.cv-here { font-weight: 600; color: #222; }
   .cv-meta { color: #666; font-size: .9rem; }
-  .cv-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: .8rem; margin: .8rem 0 1.2rem; }
+  .cv-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: .8rem; margin: .8rem 0 1.2rem; }
   .cv-kpi { border: 1px solid #e2e2e2; border-radius: 8px; padding: .7rem .9rem; background: #fafafa; }
-  .cv-kpi .cv-value { font-size: 1.5rem; font-weight: 600; } .cv-kpi .cv-label { color: #555; font-size: .85rem; }
-  table.cv-table { border-collapse: collapse; width: 100%; font-size: .85rem; table-layout: auto; }
-  table.cv-table th { background: #f0f3f7; cursor: pointer; text-align: left; position: sticky; top: 0; }
-  table.cv-table th, table.cv-table td { padding: .3rem .45rem; border-bottom: 1px solid #eee; vertical-align: top; overflow-wrap: anywhere; }
-  table.cv-table td.cv-num { text-align: right; white-space: nowrap; }
+  .cv-kpi .cv-value { font-size: 1.45rem; font-weight: 600; white-space: nowrap; } .cv-kpi .cv-label { color: #555; font-size: .85rem; }
+  /* Jupyter's own table style right-aligns and squeezes every cell; ours reads like a report. */
+  .jp-RenderedHTMLCommon table.cv-table, table.cv-table { border-collapse: collapse; width: 100%; font-size: .8rem; table-layout: auto; }
+  .jp-RenderedHTMLCommon table.cv-table th, table.cv-table th { background: #f0f3f7; cursor: pointer; text-align: left; vertical-align: bottom; }
+  .jp-RenderedHTMLCommon table.cv-table th, .jp-RenderedHTMLCommon table.cv-table td, table.cv-table th, table.cv-table td {
+    padding: .3rem .45rem; border-bottom: 1px solid #eee; vertical-align: top; text-align: left; max-width: none; word-break: normal; overflow-wrap: normal; }
+  .jp-RenderedHTMLCommon table.cv-table td.cv-num, table.cv-table td.cv-num { text-align: right; white-space: nowrap; }
+  .jp-RenderedHTMLCommon table.cv-table td.cv-long, table.cv-table td.cv-long { min-width: 20rem; overflow-wrap: anywhere; }
   .cv-note { background: #f7f7f2; border-left: 3px solid #c9c28f; padding: .6rem .9rem; font-size: .9rem; }
 </style>
 <script>
@@ -86,12 +89,19 @@ def kpi_tiles(figures: Mapping[str, str]) -> str:
     return f'<div class="cv-kpis">{tiles}</div>'
 
 
-def table(frame: pd.DataFrame, money_columns: Iterable[str] = (), number_columns: Iterable[str] = (), currency: str = "", empty: str = "None.") -> str:
+def table(
+    frame: pd.DataFrame,
+    money_columns: Iterable[str] = (),
+    number_columns: Iterable[str] = (),
+    currency: str = "",
+    empty: str = "None.",
+    long_columns: Iterable[str] = (),
+) -> str:
     """An escaped, sortable HTML table. Money and number columns are right-aligned and
-    sort numerically."""
+    sort numerically; long text columns get the room to wrap."""
     if frame.empty:
         return f"<p><em>{html.escape(empty)}</em></p>"
-    money_columns, number_columns = set(money_columns), set(number_columns)
+    money_columns, number_columns, long_columns = set(money_columns), set(number_columns), set(long_columns)
     head = "".join(f"<th>{html.escape(str(column))}</th>" for column in frame.columns)
     rows = []
     for values in frame.itertuples(index=False, name=None):
@@ -102,7 +112,8 @@ def table(frame: pd.DataFrame, money_columns: Iterable[str] = (), number_columns
                 sort_key = "" if pd.isna(value) else f' data-sort="{float(value)}"'
                 cells.append(f'<td class="cv-num"{sort_key}>{html.escape(shown)}</td>')
             else:
-                cells.append(f"<td>{html.escape('' if _missing(value) else str(value))}</td>")
+                css = ' class="cv-long"' if column in long_columns else ""
+                cells.append(f"<td{css}>{html.escape('' if _missing(value) else str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="cv-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 

@@ -27,10 +27,14 @@ def _find_project_root() -> Path:
 PROJECT_ROOT = _find_project_root()
 RAW_DIR = PROJECT_ROOT / "data" / "raw"
 PROCESSED_DIR = PROJECT_ROOT / "data" / "processed"
-DEMO_TRUTH_PATH = PROJECT_ROOT / "data" / "demo_ground_truth.csv"
 REPORTS_DIR = PROJECT_ROOT / "reports"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 CONFIG_PATH = PROJECT_ROOT / "config" / "custvalue.yaml"
+
+
+def demo_truth_path(raw_dir: Path | str) -> Path:
+    """Where a demo world's ground truth is kept: beside its raw folder, never inside it."""
+    return Path(raw_dir).resolve().parent / "demo_ground_truth.csv"
 
 
 @dataclass(frozen=True)

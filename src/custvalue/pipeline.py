@@ -1,11 +1,17 @@
-"""Scoring one quarter end to end: load and validate, aggregate in the engine, judge,
-and write the quarter's outputs atomically.
+"""Scoring one quarter end to end: load and validate, aggregate in the engine, run the
+models, judge every quarter, and write the quarter's outputs atomically.
 
 Outputs under ``processed_dir/<quarter>/`` (see :class:`custvalue.paths.QuarterOutputs`):
-``scorecard.parquet`` and ``.csv`` (one row per customer), ``quarterly.parquet`` (one row
-per customer and quarter with the drivers and each criterion's verdict),
-``rejected/<table>.csv`` (quarantined rows with their reasons), ``quality.json`` and
-``manifest.json`` (what the run was based on).
+
+- ``scorecard.parquet`` and ``.csv``: one row per customer (status, strikes, reasons,
+  action, and the quarter's figures);
+- ``quarterly.parquet``: one row per customer and quarter with the drivers, costs,
+  payment verdict and each criterion's verdict;
+- ``statuses.parquet`` (status at each quarter of the history), ``movement.parquet``
+  (changes since the previous quarter), ``move_on.parquet`` (relationships ended after a
+  let-go recommendation and their effect);
+- ``cost_to_serve/``, ``payment/``, ``lifetime/``: the models' saved results;
+- ``rejected/<table>.csv``, ``quality.json``, ``manifest.json``.
 """
 
 from __future__ import annotations
@@ -14,19 +20,34 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from custvalue import __version__
 from custvalue.atomic import atomic_directory
 from custvalue.config import Config
 from custvalue.contract import LoadedData, load_raw
+from custvalue.cost_to_serve import CostToServeResult, compute_cost_to_serve
 from custvalue.engine import load_engine
 from custvalue.errors import ContractError
 from custvalue.features import quarterly_activity
+from custvalue.lifetime.value import LifetimeValueResult, estimate_lifetime_value
 from custvalue.paths import QuarterOutputs
-from custvalue.quarters import Quarter
-from custvalue.review import assign_status, default_criteria, judge_quarters
+from custvalue.payment import PaymentResult, analyse_payments
+from custvalue.quarters import Quarter, quarter_range
+from custvalue.review import (
+    assign_status,
+    future_value,
+    judge_quarters,
+    move_on,
+    movement,
+    review_inputs,
+    standard_criteria,
+    statuses_over_time,
+    window_of,
+)
 
 SCORECARD_COLUMNS = [
     "customer_id",
@@ -37,11 +58,22 @@ SCORECARD_COLUMNS = [
     "status",
     "strikes",
     "strike_quarters",
+    "strike_history",
     "reasons",
+    "our_share",
     "action",
     "revenue",
     "gross_margin",
+    "cost_to_serve",
+    "operating_profit",
+    "support_hours",
+    "open_receivables",
+    "clv",
+    "future_value",
+    "p_alive",
+    "future_value_rank",
 ]
+MODEL_FOLDERS = {"cost_to_serve": CostToServeResult, "payment": PaymentResult, "lifetime": LifetimeValueResult}
 
 
 @dataclass(frozen=True)
@@ -79,25 +111,66 @@ def score_quarter(
     """
     data = data or load_raw(raw_dir)
     quarter = quarter or default_quarter(data)
-    first = quarter.shift(-(config.review.history_quarters - 1))
+    history = quarter_range(quarter.shift(-(config.review.history_quarters - 1)), quarter)
     engine = load_engine(data, config.engine)
-    activity = quarterly_activity(engine, first, quarter)
-    judged = judge_quarters(activity, default_criteria())
     customers = data.accepted("customers")
-    card = assign_status(judged, customers, quarter, config.review)
-    current = activity[activity["quarter"] == str(quarter)].set_index("customer_id")
-    card["revenue"] = current["revenue"].reindex(card["customer_id"]).fillna(0.0).to_numpy()
-    card["gross_margin"] = (
-        (current["revenue"] - current["returned_value"] - current["cost_of_goods"]).reindex(card["customer_id"]).fillna(0.0).to_numpy()
+
+    activity = quarterly_activity(engine, history[0], quarter)
+    costs = compute_cost_to_serve(activity, config.cost_to_serve)
+    payments = analyse_payments(engine, customers, as_of=quarter.end, quarters=history, settings=config.payment)
+    lifetime = estimate_lifetime_value(engine.table("orders"), customers, quarter.end, config.lifetime)
+
+    judged = judge_quarters(
+        review_inputs(activity, costs.customer_costs, payments.by_quarter, customers), standard_criteria(config.review)
     )
-    scorecard = card[SCORECARD_COLUMNS].sort_values(["status", "strikes", "customer_id"], ascending=[True, False, True])
-    scorecard = scorecard.reset_index(drop=True)
+    value = future_value(lifetime.customers["clv"], judged, window_of(quarter, config.review))
+    rank, p_alive = value["future_value_rank"], lifetime.customers["p_alive"]
+    card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
+    reviewable = [q for q in history if q.shift(-(config.review.window_quarters - 1)) >= history[0]]
+    statuses = statuses_over_time(judged, customers, reviewable, config.review, rank)
+    previous = assign_status(judged, customers, quarter.shift(-1), config.review, rank)
+    changes = movement(previous, card)
+    ended_after_let_go = move_on(judged, customers, statuses, quarter)
+
+    scorecard = _scorecard(card, judged, payments, lifetime.customers.drop(columns="future_value_rank").join(value), quarter, config)
     outputs = QuarterOutputs(Path(processed_dir), quarter)
-    write_outputs(outputs, scorecard, judged, data, config)
+    frames = {"statuses": statuses.reset_index(names="customer_id"), "movement": changes, "move_on": ended_after_let_go}
+    models = {"cost_to_serve": costs, "payment": payments, "lifetime": lifetime}
+    write_outputs(outputs, scorecard, judged, data, config, frames, models)
     return ScoredQuarter(quarter, scorecard, judged, data, outputs)
 
 
-def write_outputs(outputs: QuarterOutputs, scorecard: pd.DataFrame, quarterly: pd.DataFrame, data: LoadedData, config: Config) -> None:
+def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, payments: PaymentResult, value: pd.DataFrame, quarter: Quarter, config: Config) -> pd.DataFrame:
+    """The review's verdict with this quarter's figures, one row per customer."""
+    now = judged[judged["quarter"] == str(quarter)].set_index("customer_id")
+    ids = card["customer_id"]
+    for column in ("revenue", "gross_margin", "cost_to_serve", "operating_profit"):
+        card[column] = now[column].reindex(ids).fillna(0.0).to_numpy()
+    card["support_hours"] = (now["ticket_minutes"].reindex(ids).fillna(0.0) / 60).to_numpy()
+    receivables = payments.customers.set_index("customer_id")["ar"]
+    card["open_receivables"] = receivables.reindex(ids).fillna(0.0).to_numpy()
+    for column in ("clv", "future_value", "p_alive", "future_value_rank"):
+        card[column] = value[column].reindex(ids).to_numpy()
+    window = window_of(quarter, config.review)
+    failed = judged[judged["quarter"].isin(window)].pivot_table(index="customer_id", columns="quarter", values="failed", aggfunc="any")
+    failed = failed.reindex(index=ids, columns=window)
+    card["strike_history"] = [
+        "".join("✗" if flag is True else ("✓" if flag is False else "·") for flag in row) for row in failed.astype(object).to_numpy()
+    ]
+    order = {status: rank for rank, status in enumerate(card["status"].cat.categories)}
+    card = card.assign(_order=card["status"].astype(str).map(order)).sort_values(["_order", "operating_profit", "customer_id"])
+    return card[SCORECARD_COLUMNS].reset_index(drop=True)
+
+
+def write_outputs(
+    outputs: QuarterOutputs,
+    scorecard: pd.DataFrame,
+    quarterly: pd.DataFrame,
+    data: LoadedData,
+    config: Config,
+    frames: dict[str, pd.DataFrame],
+    models: dict[str, Any],
+) -> None:
     """Write a quarter's folder atomically: all files appear together, or none change."""
     with atomic_directory(outputs.folder) as staging:
 
@@ -107,6 +180,10 @@ def write_outputs(outputs: QuarterOutputs, scorecard: pd.DataFrame, quarterly: p
         scorecard.to_parquet(target(outputs.scorecard_parquet), index=False)
         scorecard.to_csv(target(outputs.scorecard_csv), index=False)
         quarterly.to_parquet(target(outputs.history_parquet), index=False)
+        for name, frame in frames.items():
+            frame.to_parquet(staging / f"{name}.parquet", index=False)
+        for name, model in models.items():
+            model.save(staging / name)
         rejected_dir = target(outputs.rejected_dir)
         rejected_dir.mkdir()
         for name, load in data.tables.items():
@@ -146,6 +223,14 @@ class QuarterResults:
     @property
     def currency(self) -> str:
         return self.manifest["config"]["currency"]
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """One of the extra tables: ``statuses``, ``movement`` or ``move_on``."""
+        return pd.read_parquet(self.outputs.folder / f"{name}.parquet")
+
+    def model(self, name: str) -> Any:
+        """A model's saved result: ``cost_to_serve``, ``payment`` or ``lifetime``."""
+        return MODEL_FOLDERS[name].load(self.outputs.folder / name)
 
 
 def load_results(processed_dir: Path | str, quarter: Quarter | str) -> QuarterResults:

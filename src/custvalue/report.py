@@ -19,6 +19,8 @@ from nbconvert import HTMLExporter
 
 from custvalue.atomic import atomic_directory
 from custvalue.errors import PipelineError
+from custvalue.exports import write_let_go_exports
+from custvalue.pipeline import load_results
 from custvalue.quarters import Quarter
 
 KERNEL_NAME = "custvalue"
@@ -40,6 +42,9 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("index", "customers_to_let_go.ipynb", "Customers to let go"),
+    Page("lifetime_value", "lifetime_value.ipynb", "Lifetime value"),
+    Page("cost_to_serve", "cost_to_serve.ipynb", "Cost to serve"),
+    Page("payment_behaviour", "payment_behaviour.ipynb", "Payment behaviour"),
     Page("data_quality", "data_quality.ipynb", "Data quality"),
 )
 
@@ -106,6 +111,7 @@ def render_report(
     with atomic_directory(target) as staging:
         executed_dir = staging / "notebooks"
         executed_dir.mkdir()
+        write_let_go_exports(load_results(parameters.processed_dir, parameters.quarter).scorecard, staging)
         kernel_manager = _kernel_manager_logging_to(executed_dir / "kernel-stderr.log")
         for page in pages:
             source = Path(notebooks_dir) / page.notebook

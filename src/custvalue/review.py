@@ -1,10 +1,10 @@
 """The quarterly review: criteria per quarter, strikes, status, reasons and actions.
 
 Each quarter is judged on its own behaviour. A *criterion* looks at one customer-quarter
-and either passes or fails it, with evidence in plain words. A quarter failing at least
-one criterion is one *strike*; a single bad quarter is never more than one strike,
-because nothing is judged on a trailing window. The status comes from the strikes in
-the last ``window_quarters`` quarters:
+and passes or fails it, with evidence in plain words compared with the segment, and the
+repair that fits the evidence. A quarter failing at least one criterion is one *strike*;
+a single bad quarter is never more than one strike, because nothing is judged on a
+trailing window. The status comes from the strikes in the last ``window_quarters``:
 
 ====================  =====================================================================
 ``healthy``           no strike
@@ -13,14 +13,27 @@ the last ``window_quarters`` quarters:
                       present the issue to the customer
 ``let_go``            ``strikes_for_let_go`` or more, the latest quarter failing:
                       terminate and refer to another supplier
-``protected``         would be ``final_notice`` or ``let_go`` but its predicted future
+``protected``         would be ``final_notice`` or ``let_go``, but its predicted future
                       value is in the top share: repair instead
-``inactive``          the relationship has ended or gone quiet: not reviewed again
-``new``               too little history to judge fairly
+``inactive``          the relationship has ended, or gone quiet with a low probability of
+                      being alive: not reviewed (and not "let go" again)
+``new``               younger than ``min_history_days``: too little history to judge fairly
 ====================  =====================================================================
 
-Criteria never count what we caused: tickets caused by us are excluded upstream (see
-:mod:`custvalue.features`).
+The criteria (every threshold in :class:`custvalue.config.ReviewSettings`):
+
+- ``unprofitable``: operating profit after cost to serve below ``-unprofitable_min_loss``.
+- ``headache``: service minutes per unit of gross margin in the worst
+  ``headache_worst_share`` of the quarter, with service minutes at least
+  ``headache_min_multiple`` times the segment's median.
+- ``payment``: excess lateness over size-and-segment peers, or non-payment (from
+  :mod:`custvalue.payment`, so enterprises slow by policy are not punished).
+- ``relationship``: incident points (weight x severity) reaching
+  ``incident_points_threshold``.
+
+What we caused never counts: tickets caused by us are costed to us (see
+:mod:`custvalue.cost_to_serve`), and disputes of our own errors are not judged. Where we
+caused part of the trouble, the reasons say so.
 """
 
 from __future__ import annotations
@@ -35,19 +48,43 @@ from custvalue.config import ReviewSettings
 from custvalue.quarters import Quarter
 
 STATUS_ORDER = ("let_go", "final_notice", "protected", "watch", "healthy", "new", "inactive")
-RELATIONSHIP_KINDS = ("abusive_conduct", "staff_avoidance", "price_pressure", "info_withheld", "unreasonable_demand", "contract_breach")
+FLAGGED = ("let_go", "final_notice", "protected", "watch")
+TERMINATE = "terminate and refer to another supplier"
+PRESENT = "present the issue to the customer"
+
+# The repair that answers each cost driver when it is what makes a customer unprofitable.
+DRIVER_REPAIRS = {
+    "order_handling": "set a minimum order size",
+    "rush": "charge for rush delivery",
+    "manual_entry": "move ordering to the web shop or EDI; charge for manual orders",
+    "return_handling": "charge a restocking fee for returns",
+    "support": "charge for support beyond an allowance",
+    "relationship": "change the account team and agree rules of conduct in writing",
+    "financing": "shorten payment terms",
+    "bad_debt": "require prepayment or a deposit",
+}
+DRIVER_WORDS = {
+    "order_handling": "order handling",
+    "rush": "rush orders",
+    "manual_entry": "manual order entry",
+    "return_handling": "returns",
+    "support": "support",
+    "relationship": "relationship incidents",
+    "financing": "financing of receivables",
+    "bad_debt": "bad debt",
+}
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What one criterion found for every customer-quarter: pass/fail, evidence, repair."""
+    """What one criterion found for every customer-quarter."""
 
     failed: pd.Series
-    """Boolean, indexed like the quarterly table."""
+    """Boolean, indexed like the review inputs."""
     evidence: pd.Series
     """Plain-language reason where failed (empty string where passed)."""
-    action: str
-    """The repair suggested when this criterion fails."""
+    repair: pd.Series
+    """The repair that fits the evidence (empty string where passed)."""
 
 
 @dataclass(frozen=True)
@@ -58,83 +95,220 @@ class Criterion:
     judge: Callable[[pd.DataFrame], Verdict]
 
 
-def relationship_incidents(threshold_points: int = 3) -> Criterion:
-    """Fails a quarter whose relationship incidents reach ``threshold_points`` of severity."""
+def review_inputs(
+    activity: pd.DataFrame,
+    customer_costs: pd.DataFrame,
+    payment_by_quarter: pd.DataFrame,
+    customers: pd.DataFrame,
+) -> pd.DataFrame:
+    """One row per customer and quarter: the drivers, the costs and the payment verdict."""
+    key = ["customer_id", "quarter"]
+    costs = customer_costs.drop(columns=[c for c in customer_costs.columns if c in activity.columns and c not in key])
+    payment = payment_by_quarter[[*key, "late_flag", "nonpayment_flag", "evidence", "repair", "our_fix"]].rename(
+        columns={"evidence": "payment_evidence", "repair": "payment_repair", "our_fix": "payment_our_fix"}
+    )
+    inputs = activity.merge(costs, on=key, how="left").merge(payment, on=key, how="left")
+    inputs = inputs.merge(customers[["customer_id", "segment"]], on="customer_id", how="left")
+    for column in ("late_flag", "nonpayment_flag"):
+        inputs[column] = inputs[column].fillna(False).astype(bool)
+    for column in ("payment_evidence", "payment_repair", "payment_our_fix"):
+        inputs[column] = inputs[column].fillna("").astype(str)
+    return inputs
 
-    def judge(quarterly: pd.DataFrame) -> Verdict:
-        points = sum(quarterly[f"severity_{kind}"] for kind in RELATIONSHIP_KINDS)
-        failed = points >= threshold_points
-        evidence = pd.Series("", index=quarterly.index)
-        for row in quarterly.index[failed]:
+
+def _empty(index: pd.Index) -> pd.Series:
+    return pd.Series("", index=index, dtype=object)
+
+
+def _segment_median(inputs: pd.DataFrame, column: str, among: pd.Series) -> pd.Series:
+    """Each row's segment median of ``column`` in its quarter, over the rows in ``among``."""
+    medians = inputs[among].groupby(["quarter", "segment"])[column].median()
+    keys = pd.MultiIndex.from_frame(inputs[["quarter", "segment"]])
+    return pd.Series(medians.reindex(keys).to_numpy(), index=inputs.index)
+
+
+def _times(value: float, reference: float) -> str:
+    if not np.isfinite(reference) or reference <= 0:
+        return ""
+    return f", {value / reference:.1f}x the segment median"
+
+
+def unprofitable(settings: ReviewSettings) -> Criterion:
+    """Fails a quarter whose operating profit after cost to serve is a material loss."""
+    from custvalue.cost_to_serve import COST_DRIVERS
+
+    def judge(inputs: pd.DataFrame) -> Verdict:
+        profit = inputs["operating_profit"].fillna(0.0)
+        failed = profit < -settings.unprofitable_min_loss
+        evidence, repair = _empty(inputs.index), _empty(inputs.index)
+        driver_costs = inputs[[f"cost_{driver}" for driver in COST_DRIVERS]].fillna(0.0)
+        for row in inputs.index[failed]:
+            costs = driver_costs.loc[row].sort_values(ascending=False)
+            top = [(column.removeprefix("cost_"), amount) for column, amount in costs.items() if amount > 0][:2]
+            named = ", ".join(f"{DRIVER_WORDS[driver]} {amount:,.0f}" for driver, amount in top)
+            margin = inputs.at[row, "gross_margin"]
+            evidence[row] = (
+                f"lost {-profit[row]:,.0f} after cost to serve {inputs.at[row, 'cost_to_serve']:,.0f}"
+                f" on gross margin {margin:,.0f} (largest: {named})"
+            )
+            repairs = [DRIVER_REPAIRS[driver] for driver, _ in top[:1]]
+            if margin <= 0.05 * max(inputs.at[row, "revenue"], 1.0):
+                repairs.insert(0, "reprice: stop discounts that leave no margin")
+            repair[row] = "; ".join(repairs)
+        return Verdict(failed, evidence, repair)
+
+    return Criterion("unprofitable", judge)
+
+
+def headache(settings: ReviewSettings) -> Criterion:
+    """Fails a quarter whose service effort per unit of margin is among the worst and far
+    above the segment's usual."""
+
+    def judge(inputs: pd.DataFrame) -> Verdict:
+        ratio = inputs["headache_ratio"].astype(float).fillna(0.0)
+        minutes = inputs["service_minutes"].fillna(0.0)
+        served = minutes > 0
+        ranked = ratio.where(served).groupby(inputs["quarter"]).rank(pct=True, method="max")
+        worst = ranked > 1 - settings.headache_worst_share
+        # A low margin alone is the unprofitable criterion's business: a headache takes
+        # far more service effort than the segment's usual customer.
+        typical = _segment_median(inputs.assign(_minutes=minutes), "_minutes", served)
+        far_above = minutes >= settings.headache_min_multiple * typical.fillna(0.0)
+        failed = (worst & far_above & served).fillna(False).astype(bool)
+        support_hours = inputs["ticket_minutes"].fillna(0.0) / 60
+        typical_hours = _segment_median(inputs.assign(_hours=support_hours), "_hours", inputs["orders"] > 0)
+        rush_share = inputs["rush_orders"] / inputs["orders"].where(inputs["orders"] > 0)
+        typical_rush = _segment_median(inputs.assign(_rush=rush_share), "_rush", inputs["orders"] > 0)
+        evidence, repair = _empty(inputs.index), _empty(inputs.index)
+        for row in inputs.index[failed]:
+            parts, repairs = [], []
+            if support_hours[row] > 0:
+                parts.append(f"support {support_hours[row]:,.1f} h this quarter{_times(support_hours[row], typical_hours[row])}")
+                repairs.append(DRIVER_REPAIRS["support"])
+            if rush_share[row] >= 0.25:
+                parts.append(f"{rush_share[row]:.0%} of orders rush (segment median {typical_rush[row]:.0%})")
+                repairs.append(DRIVER_REPAIRS["rush"])
+            if inputs.at[row, "manual_orders"] > 0 and inputs.at[row, "manual_orders"] >= 0.5 * inputs.at[row, "orders"]:
+                parts.append(f"{int(inputs.at[row, 'manual_orders'])} of {int(inputs.at[row, 'orders'])} orders keyed by hand")
+                repairs.append(DRIVER_REPAIRS["manual_entry"])
+            minutes, margin = inputs.at[row, "service_minutes"], inputs.at[row, "gross_margin"]
+            per_margin = "no margin to cover it" if margin <= 0 else f"{minutes / margin * 100:,.0f} service minutes per 100 of margin"
+            evidence[row] = "headache: " + "; ".join(parts + [per_margin])
+            repair[row] = "; ".join(repairs) or DRIVER_REPAIRS["order_handling"]
+        return Verdict(failed, evidence, repair)
+
+    return Criterion("headache", judge)
+
+
+def payment() -> Criterion:
+    """Fails a quarter in which the customer paid late beyond its peers, or did not pay."""
+
+    def judge(inputs: pd.DataFrame) -> Verdict:
+        failed = inputs["late_flag"] | inputs["nonpayment_flag"]
+        evidence = inputs["payment_evidence"].where(failed, "")
+        repair = inputs["payment_repair"].where(failed, "")
+        return Verdict(failed, evidence.astype(object), repair.astype(object))
+
+    return Criterion("payment", judge)
+
+
+def relationship(settings: ReviewSettings) -> Criterion:
+    """Fails a quarter whose relationship incidents, weighted by kind and severity, reach
+    the threshold."""
+
+    def judge(inputs: pd.DataFrame) -> Verdict:
+        weights = settings.incident_weights
+        points = sum(inputs[f"severity_{kind}"] * weight for kind, weight in weights.items())
+        failed = points >= settings.incident_points_threshold
+        evidence, repair = _empty(inputs.index), _empty(inputs.index)
+        for row in inputs.index[failed]:
             parts = [
-                f"{int(quarterly.at[row, f'severity_{kind}'])} severity points of {kind.replace('_', ' ')}"
-                for kind in RELATIONSHIP_KINDS
-                if quarterly.at[row, f"severity_{kind}"] > 0
+                f"{kind.replace('_', ' ')} (total severity {int(inputs.at[row, f'severity_{kind}'])})"
+                for kind in weights
+                if inputs.at[row, f"severity_{kind}"] > 0
             ]
-            evidence[row] = "relationship incidents: " + ", ".join(parts)
-        return Verdict(failed, evidence, "change the account team and set rules of conduct in writing")
+            evidence[row] = f"{int(inputs.at[row, 'incidents'])} relationship incidents: " + ", ".join(parts)
+            if inputs.at[row, "severity_price_pressure"] > 0:
+                repair[row] = "hold prices; put the terms in a written agreement"
+            else:
+                repair[row] = DRIVER_REPAIRS["relationship"]
+        return Verdict(failed, evidence, repair)
 
     return Criterion("relationship", judge)
 
 
-def non_payment() -> Criterion:
-    """Fails a quarter in which invoiced amounts were written off as bad debt."""
+def future_value(clv: pd.Series, judged: pd.DataFrame, window: Sequence[str]) -> pd.DataFrame:
+    """Predicted future value net of what serving the customer costs, and its rank.
 
-    def judge(quarterly: pd.DataFrame) -> Verdict:
-        failed = quarterly["written_off"] > 0
-        evidence = pd.Series("", index=quarterly.index)
-        evidence[failed] = [f"wrote off {amount:,.0f} of invoices" for amount in quarterly.loc[failed, "written_off"]]
-        return Verdict(failed, evidence, "require prepayment or a deposit")
-
-    return Criterion("non_payment", judge)
-
-
-def negative_gross_margin() -> Criterion:
-    """Fails a quarter whose revenue, net of returns, did not cover the cost of goods."""
-
-    def judge(quarterly: pd.DataFrame) -> Verdict:
-        margin = quarterly["revenue"] - quarterly["returned_value"] - quarterly["cost_of_goods"]
-        failed = (quarterly["orders"] > 0) & (margin < 0)
-        evidence = pd.Series("", index=quarterly.index)
-        evidence[failed] = [f"gross margin {value:,.0f} (sold below cost)" for value in margin[failed]]
-        return Verdict(failed, evidence, "reprice: stop discounts below cost")
-
-    return Criterion("negative_margin", judge)
+    Lifetime value predicts future gross margin; a customer whose margin is eaten by cost
+    to serve or bad debt brings far less. The margin that survived over the window
+    (operating profit / gross margin, between -1 and 1) scales the prediction, so a
+    loss-maker or non-payer is never protected by margin it will not deliver.
+    """
+    recent = judged[judged["quarter"].isin(window)].groupby("customer_id")[["operating_profit", "gross_margin"]].sum()
+    kept = (recent["operating_profit"] / recent["gross_margin"].where(recent["gross_margin"] > 0)).clip(-1, 1)
+    kept = kept.where(recent["gross_margin"] > 0, -1.0).reindex(clv.index).fillna(1.0)
+    value = clv.fillna(0.0) * kept
+    return pd.DataFrame({"future_value": value, "future_value_rank": value.rank(pct=True, method="average")})
 
 
-def default_criteria() -> list[Criterion]:
-    """The criteria that need no fitted model (the first version of the review)."""
-    return [negative_gross_margin(), non_payment(), relationship_incidents()]
+def standard_criteria(settings: ReviewSettings) -> list[Criterion]:
+    """The four criteria of the review, in reporting order."""
+    return [unprofitable(settings), headache(settings), payment(), relationship(settings)]
 
 
-def judge_quarters(quarterly: pd.DataFrame, criteria: Sequence[Criterion]) -> pd.DataFrame:
+def judge_quarters(inputs: pd.DataFrame, criteria: Sequence[Criterion]) -> pd.DataFrame:
     """Apply every criterion to every customer-quarter.
 
-    Returns the quarterly table with, per criterion, ``fail_<name>`` and ``why_<name>``,
-    and overall ``failed`` (strike) and ``reasons`` (all evidence joined).
+    Returns the inputs with ``fail_<name>`` and ``why_<name>`` per criterion, and
+    ``failed`` (a strike), ``reasons`` (all evidence), ``repairs`` and ``our_share``.
     """
-    judged = quarterly.copy()
-    actions: dict[str, str] = {}
+    judged = inputs.copy()
+    repairs = []
     for criterion in criteria:
-        verdict = criterion.judge(quarterly)
+        verdict = criterion.judge(inputs)
         judged[f"fail_{criterion.name}"] = verdict.failed.astype(bool).to_numpy()
         judged[f"why_{criterion.name}"] = verdict.evidence.to_numpy()
-        actions[criterion.name] = verdict.action
-    fail_columns = [f"fail_{c.name}" for c in criteria]
-    judged["failed"] = judged[fail_columns].any(axis=1) if fail_columns else False
-    judged["reasons"] = _join_columns(judged, [f"why_{c.name}" for c in criteria])
-    judged["actions"] = _join_columns(
-        judged.assign(**{f"act_{name}": np.where(judged[f"fail_{name}"], action, "") for name, action in actions.items()}),
-        [f"act_{name}" for name in actions],
-    )
+        repairs.append(verdict.repair.to_numpy())
+    names = [criterion.name for criterion in criteria]
+    judged["failed"] = judged[[f"fail_{n}" for n in names]].any(axis=1) if names else False
+    judged["reasons"] = _join(judged[[f"why_{n}" for n in names]].to_numpy(dtype=object))
+    judged["repairs"] = _join(np.column_stack(repairs) if repairs else np.empty((len(judged), 0)), unique=True)
+    judged["our_share"] = our_share(inputs)
     return judged
 
 
-def _join_columns(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    if not columns:
-        return pd.Series("", index=frame.index)
-    values = frame[columns].to_numpy(dtype=object)
-    return pd.Series(["; ".join(text for text in row if text) for row in values], index=frame.index)
+def our_share(inputs: pd.DataFrame) -> pd.Series:
+    """What we caused in each customer-quarter, in plain words (not counted against them)."""
+    texts = _empty(inputs.index)
+    tickets = inputs.get("our_tickets", pd.Series(0, index=inputs.index)).fillna(0)
+    minutes = inputs.get("our_ticket_minutes", pd.Series(0.0, index=inputs.index)).fillna(0.0)
+    fixes = inputs.get("payment_our_fix", _empty(inputs.index)).fillna("")
+    for row in inputs.index[(tickets > 0) | (fixes != "")]:
+        parts = []
+        if tickets[row] > 0:
+            parts.append(f"we caused {int(tickets[row])} of their tickets ({minutes[row] / 60:,.1f} h), not counted against them")
+        if fixes[row]:
+            parts.append(fixes[row])
+        texts[row] = "; ".join(parts)
+    return texts
+
+
+def _join(values: np.ndarray, unique: bool = False) -> list[str]:
+    joined = []
+    for row in values:
+        parts: list[str] = []
+        for text in row:
+            for part in str(text).split("; ") if unique else [str(text)]:
+                if part and part != "nan" and part not in parts:
+                    parts.append(part)
+        joined.append("; ".join(parts))
+    return joined
+
+
+def window_of(quarter: Quarter, settings: ReviewSettings) -> list[str]:
+    """The quarters whose strikes count at ``quarter``, oldest first."""
+    return [str(quarter.shift(-step)) for step in reversed(range(settings.window_quarters))]
 
 
 def assign_status(
@@ -142,67 +316,174 @@ def assign_status(
     customers: pd.DataFrame,
     quarter: Quarter,
     settings: ReviewSettings,
-    protected_ids: pd.Index | None = None,
-    inactive_ids: pd.Index | None = None,
+    future_value_rank: pd.Series | None = None,
+    p_alive: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Strikes within the window, status, and the case for each customer at ``quarter``.
+    """Strikes within the window, status and the case for each customer at ``quarter``.
 
     Parameters
     ----------
     judged : DataFrame
         Output of :func:`judge_quarters`, one row per customer and quarter.
     customers : DataFrame
-        Accepted customers (``customer_id``, ``created_on``, ``ended_on``...).
+        Accepted customers (``customer_id``, ``created_on``, ``ended_on``, ...).
     quarter : Quarter
-        The quarter under review (the latest in ``judged`` that counts).
+        The quarter under review.
     settings : ReviewSettings
-        Window, strikes for let go, minimum history.
-    protected_ids : Index, optional
-        Customers whose predicted future value protects them from termination.
-    inactive_ids : Index, optional
-        Customers judged gone (e.g. no recent activity and a low probability of being alive).
-    """
-    window = [str(quarter.shift(-step)) for step in range(settings.window_quarters)][::-1]
-    in_window = judged[judged["quarter"].isin(window)]
-    strikes = in_window[in_window["failed"]].groupby("customer_id")["quarter"].agg(lambda qs: sorted(qs))
-    current = judged[judged["quarter"] == str(quarter)].set_index("customer_id")
+        Window, strikes, protection and inactivity thresholds.
+    future_value_rank : Series, optional
+        Percentile of predicted future value by ``customer_id`` (1 = highest).
+    p_alive : Series, optional
+        Probability that the customer is still buying, by ``customer_id``.
 
-    card = customers.set_index("customer_id").copy()
-    card["strike_quarters"] = strikes.reindex(card.index).apply(lambda qs: qs if isinstance(qs, list) else [])
+    Returns
+    -------
+    DataFrame
+        One row per customer: ``strikes``, ``strike_quarters``, ``status``, ``reasons``
+        (the latest strike's evidence), ``our_share``, ``action``.
+    """
+    window = window_of(quarter, settings)
+    in_window = judged[judged["quarter"].isin(window)]
+    struck = in_window[in_window["failed"]].sort_values("quarter")
+    strike_lists = struck.groupby("customer_id")["quarter"].agg(list)
+    latest_strike = struck.groupby("customer_id").last()
+
+    card = customers.set_index("customer_id")[[c for c in customers.columns if c != "customer_id"]].copy()
+    card["strike_quarters"] = [strike_lists.get(cid, []) for cid in card.index]
     card["strikes"] = card["strike_quarters"].str.len().astype(int)
-    card["failing_now"] = current["failed"].reindex(card.index).fillna(False).astype(bool)
-    card["reasons"] = current["reasons"].reindex(card.index).fillna("")
-    card["repairs"] = current["actions"].reindex(card.index).fillna("")
-    # A customer whose latest quarter passed is still told why its earlier strikes fell.
-    latest_strike = in_window[in_window["failed"]].sort_values("quarter").groupby("customer_id").last()
-    quiet = card.index[card["reasons"].eq("") & card["strikes"].gt(0)]
-    card.loc[quiet, "reasons"] = "in " + latest_strike.loc[quiet, "quarter"] + ": " + latest_strike.loc[quiet, "reasons"]
-    card.loc[quiet, "repairs"] = latest_strike.loc[quiet, "actions"]
+    now = judged[judged["quarter"] == str(quarter)].set_index("customer_id")
+    card["failing_now"] = now["failed"].reindex(card.index).fillna(False).astype(bool)
+    latest = latest_strike.reindex(card.index)
+    card["reasons"] = latest["reasons"].fillna("")
+    stale = card["strikes"].gt(0) & ~card["failing_now"]
+    card.loc[stale, "reasons"] = "in " + latest.loc[stale, "quarter"] + ": " + card.loc[stale, "reasons"]
+    card["repairs"] = latest["repairs"].fillna("")
+    shares = in_window[in_window["our_share"] != ""].sort_values("quarter").groupby("customer_id")["our_share"].last()
+    card["our_share"] = shares.reindex(card.index).fillna("")
 
     status = pd.Series("healthy", index=card.index, dtype=object)
     status[card["strikes"] == 1] = "watch"
     status[card["strikes"] >= 2] = "final_notice"
     status[(card["strikes"] >= settings.strikes_for_let_go) & card["failing_now"]] = "let_go"
-    if protected_ids is not None:
-        at_risk = status.isin(["let_go", "final_notice"]) & card.index.isin(protected_ids)
-        status[at_risk] = "protected"
+    if future_value_rank is not None and settings.protect_top_share > 0:
+        rank = future_value_rank.reindex(card.index).fillna(0.0)
+        status[status.isin(["let_go", "final_notice"]) & (rank > 1 - settings.protect_top_share)] = "protected"
     quarter_end = pd.Timestamp(quarter.end)
-    too_young = (quarter_end - card["created_on"]).dt.days < settings.min_history_days
-    status[too_young] = "new"
+    status[(quarter_end - card["created_on"]).dt.days < settings.min_history_days] = "new"
     ended = card["ended_on"].notna() & (card["ended_on"] <= quarter_end)
-    gone = ended | (card.index.isin(inactive_ids) if inactive_ids is not None else False)
-    status[gone] = "inactive"
+    status[ended | _gone_quiet(judged, card.index, quarter, settings, p_alive)] = "inactive"
     card["status"] = pd.Categorical(status, categories=STATUS_ORDER)
-    card["action"] = [_action(s, repairs) for s, repairs in zip(card["status"], card["repairs"])]
+    card["action"] = [_action(s, r) for s, r in zip(card["status"], card["repairs"])]
     card["strike_quarters"] = card["strike_quarters"].str.join(";")
     return card.reset_index().drop(columns=["failing_now", "repairs"])
 
 
+def _gone_quiet(judged: pd.DataFrame, ids: pd.Index, quarter: Quarter, settings: ReviewSettings, p_alive: pd.Series | None) -> np.ndarray:
+    if p_alive is None:
+        return np.zeros(len(ids), dtype=bool)
+    recent = [str(quarter.shift(-step)) for step in range(settings.inactive_quiet_quarters)]
+    ordered = judged[judged["quarter"].isin(recent)].groupby("customer_id")["orders"].sum()
+    quiet = ordered.reindex(ids).fillna(0).to_numpy() == 0
+    unlikely = p_alive.reindex(ids).fillna(1.0).to_numpy() < settings.inactive_p_alive_below
+    return quiet & unlikely
+
+
 def _action(status: str, repairs: str) -> str:
     if status == "let_go":
-        return "terminate and refer to another supplier"
+        return TERMINATE
     if status == "final_notice":
-        return "present the issue to the customer" + (f"; repair: {repairs}" if repairs else "")
+        return PRESENT + (f"; repair: {repairs}" if repairs else "")
     if status in {"watch", "protected"}:
         return f"repair: {repairs}" if repairs else "monitor"
     return ""
+
+
+def statuses_over_time(
+    judged: pd.DataFrame,
+    customers: pd.DataFrame,
+    quarters: Sequence[Quarter],
+    settings: ReviewSettings,
+    future_value_rank: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The status each customer would have had at each of ``quarters`` (one column per
+    quarter), from the same judged history: the basis for movement and move-on."""
+    columns = {}
+    for quarter in quarters:
+        card = assign_status(judged, customers, quarter, settings, future_value_rank)
+        columns[str(quarter)] = card.set_index("customer_id")["status"].astype(str)
+    return pd.DataFrame(columns)
+
+
+def movement(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """How each customer's status and strikes changed since the previous quarter."""
+    merged = current[["customer_id", "status", "strikes"]].merge(
+        previous[["customer_id", "status", "strikes"]], on="customer_id", how="left", suffixes=("", "_before")
+    )
+    merged["status_before"] = merged["status_before"].astype(object).fillna("(not reviewed)")
+    merged["strikes_before"] = merged["strikes_before"].fillna(0).astype(int)
+    merged["change"] = np.select(
+        [merged["strikes"] > merged["strikes_before"], merged["strikes"] < merged["strikes_before"]],
+        ["new strike", "strike cleared"],
+        default="",
+    )
+    return merged
+
+
+def move_on(
+    judged: pd.DataFrame,
+    customers: pd.DataFrame,
+    statuses: pd.DataFrame,
+    quarter: Quarter,
+) -> pd.DataFrame:
+    """The realised effect of relationships that ended after a ``let_go`` recommendation.
+
+    For each such customer: what it brought and cost per quarter over the four quarters
+    before it left (revenue, operating profit, cost to serve, bad debt, support hours), and
+    the quarters since, so the effect so far is that per-quarter figure times the quarters
+    since leaving: revenue given up against the loss, cost to serve and bad debt avoided.
+    """
+    quarter_end = pd.Timestamp(quarter.end)
+    ended = customers[customers["ended_on"].notna() & (customers["ended_on"] <= quarter_end)]
+    rows = []
+    for customer in ended.itertuples(index=False):
+        left = Quarter.containing(customer.ended_on.date())
+        before = str(left.shift(-1))
+        if before not in statuses.columns or statuses.at[customer.customer_id, before] != "let_go":
+            continue
+        history = judged[(judged["customer_id"] == customer.customer_id) & (judged["quarter"] <= before)].tail(4)
+        if history.empty:
+            continue
+        since = quarter - left
+        rows.append(
+            {
+                "customer_id": customer.customer_id,
+                "ended_on": customer.ended_on,
+                "quarters_since": since,
+                "revenue_per_quarter": history["revenue"].mean(),
+                "operating_profit_per_quarter": history["operating_profit"].mean(),
+                "cost_to_serve_per_quarter": history["cost_to_serve"].mean(),
+                "bad_debt_per_quarter": history["written_off"].mean(),
+                "support_hours_per_quarter": history["ticket_minutes"].mean() / 60,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    for measure in ("revenue", "operating_profit", "cost_to_serve", "bad_debt", "support_hours"):
+        frame[f"{measure}_since"] = frame[f"{measure}_per_quarter"] * frame["quarters_since"]
+    return frame
+
+
+def evaluate_against_truth(scorecard: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Precision and recall of ``let_go`` against a demo world's planted ground truth."""
+    merged = scorecard[["customer_id", "status"]].merge(truth[["customer_id", "expected_status"]], on="customer_id")
+    predicted = merged["status"].astype(str) == "let_go"
+    actual = merged["expected_status"] == "let_go"
+    hits = int((predicted & actual).sum())
+    return {
+        "let_go_predicted": int(predicted.sum()),
+        "let_go_planted": int(actual.sum()),
+        "true_positives": hits,
+        "precision": hits / predicted.sum() if predicted.sum() else float("nan"),
+        "recall": hits / actual.sum() if actual.sum() else float("nan"),
+    }

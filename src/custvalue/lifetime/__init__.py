@@ -9,6 +9,8 @@
 * :func:`customer_lifetime_value` discounts the expected margin over a horizon.
 * :mod:`~custvalue.lifetime.validation` and :mod:`~custvalue.lifetime.plots`
   check a fit on a holdout period and draw the figures.
+* :func:`estimate_lifetime_value` does all of it for the quarterly review and
+  returns a :class:`LifetimeValueResult` (saved with the quarter's outputs).
 
 Plot helpers are imported from :mod:`custvalue.lifetime.plots` so that
 matplotlib is loaded only when figures are wanted.
@@ -21,21 +23,26 @@ from .gammagamma import GammaGammaModel, GammaGammaResults
 from .paretonbd import ParetoNBDModel, ParetoNBDResults
 from .summary import summarise_orders
 from .validation import HoldoutComparison, calibration_holdout_summary, compare_holdout, tracking_data
+from .value import FitRecord, LifetimeFitError, LifetimeValueResult, estimate_lifetime_value
 
 __all__ = [
     "BetaGeoModel",
     "BetaGeoResults",
     "ConvergenceError",
+    "FitRecord",
     "FitResults",
     "GammaGammaModel",
     "GammaGammaResults",
     "HoldoutComparison",
+    "LifetimeFitError",
+    "LifetimeValueResult",
     "ParetoNBDModel",
     "ParetoNBDResults",
     "calibration_holdout_summary",
     "compare_holdout",
     "customer_lifetime_value",
     "discounted_expected_purchases",
+    "estimate_lifetime_value",
     "summarise_orders",
     "tracking_data",
 ]

@@ -165,7 +165,7 @@ def tracking_data(
     repeats = cohort.filter(cohort.day > cohort["first"])
     repeats_per_day = repeats.group_by("day").aggregate(n=repeats.count()).to_pandas()
     firsts = cohort.filter(cohort.day == cohort["first"])
-    births_per_day = firsts.group_by("day").aggregate(n=firsts.count()).to_pandas()
+    births_per_day = firsts.group_by("day").aggregate(n=firsts.count()).order_by("day").to_pandas()
     if births_per_day.empty:
         raise ValueError("no customer made a first purchase by calibration_end")
 
