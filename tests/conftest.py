@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,3 +39,20 @@ def small_world(tmp_path_factory) -> WorldOnDisk:
 def hostile_world(tmp_path_factory) -> WorldOnDisk:
     """A small world whose customer names and notes carry HTML and formula payloads."""
     return write_demo(tmp_path_factory.mktemp("hostile_world"), n_customers=300, seed=5, hostile_names=True)
+
+
+def render_report(world: WorldOnDisk, out: Path, notebooks: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``custvalue report`` on a world, as a user would."""
+    command = [sys.executable, "-m", "custvalue", "report", "--raw", world.raw_dir, "--out", out / "reports", "--processed", out / "processed"]
+    if notebooks is not None:
+        command += ["--notebooks", notebooks]
+    return subprocess.run([str(part) for part in command], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def small_report(small_world, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The small world's report, rendered once: (output folder, the finished command)."""
+    out = tmp_path_factory.mktemp("small_report")
+    result = render_report(small_world, out)
+    assert result.returncode == 0, result.stderr
+    return out, result

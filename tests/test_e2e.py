@@ -1,26 +1,18 @@
 """End to end: the real notebooks through papermill and nbconvert on a small demo world."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from custvalue.report import PAGES
+from tests.conftest import render_report
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def report(small_world, tmp_path_factory):
-    out = tmp_path_factory.mktemp("e2e")
-    result = subprocess.run(
-        [sys.executable, "-m", "custvalue", "report", "--raw", small_world.raw_dir, "--out", out / "reports", "--processed", out / "processed"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return out, result
+def report(small_report):
+    return small_report
 
 
 def test_report_command_is_quiet_and_names_the_output(report):
@@ -63,16 +55,25 @@ def test_failed_report_leaves_the_previous_one_in_place(report, small_world, tmp
     broken.mkdir()
     for page in PAGES:
         (broken / page.notebook).write_text((out / "reports" / "2026Q2" / "notebooks" / page.notebook).read_text())
-    first = PAGES[1].notebook
+    first = PAGES[0].notebook
     text = (broken / first).read_text().replace("results = load_results(processed_dir, quarter)", "raise RuntimeError('boom')")
+    assert "boom" in text
     (broken / first).write_text(text)
     before = (out / "reports" / "2026Q2" / "index.html").read_bytes()
-    result = subprocess.run(
-        [sys.executable, "-m", "custvalue", "report", "--raw", small_world.raw_dir, "--out", out / "reports", "--processed", out / "processed", "--notebooks", broken],
-        capture_output=True,
-        text=True,
-    )
+    result = render_report(small_world, out, notebooks=broken)
     assert result.returncode == 2
     assert "RuntimeError: boom" in result.stderr and "Traceback" not in result.stderr
     assert (out / "reports" / "2026Q2" / "index.html").read_bytes() == before
     assert [p.name for p in (out / "reports").iterdir()] == ["2026Q2"], "no staging folder left behind"
+
+
+def test_exports_for_account_managers_hold_the_let_go_rows(report):
+    import pandas as pd
+
+    out, _ = report
+    folder = out / "reports" / "2026Q2"
+    scorecard = pd.read_parquet(out / "processed" / "2026Q2" / "scorecard.parquet")
+    let_go = scorecard[scorecard["status"] == "let_go"]
+    exported = pd.read_csv(folder / "let_go.csv", dtype={"customer id": str})
+    assert sorted(exported["customer id"]) == sorted(let_go["customer_id"])
+    assert len(pd.read_excel(folder / "let_go.xlsx")) == len(let_go)
