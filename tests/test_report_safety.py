@@ -2,7 +2,6 @@
 
 import html
 import os
-import re
 import shutil
 import subprocess
 

@@ -14,8 +14,7 @@ files. ``docs/demo-world.md`` describes what is planted and why.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,28 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from custvalue.atomic import atomic_write_path as _atomic_write_path
+from custvalue.contract import INCIDENT_KINDS
+from custvalue.contract import TICKET_CHANNELS as CHANNELS
 from custvalue.errors import CustvalueError
-
-try:  # the project's atomic writer; a private fallback keeps this module standalone
-    from custvalue.atomic import atomic_write_path as _atomic_write_path
-except ImportError:  # pragma: no cover - only when the module is used outside the package
-    import os
-    import tempfile
-
-    @contextlib.contextmanager
-    def _atomic_write_path(target: Path | str) -> Iterator[Path]:
-        target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(handle)
-        temporary_path = Path(temporary)
-        try:
-            yield temporary_path
-            os.replace(temporary_path, target)
-        except BaseException:
-            temporary_path.unlink(missing_ok=True)
-            raise
-
 
 __all__ = [
     "ARCHETYPES",
@@ -72,16 +53,10 @@ __all__ = [
 
 SEGMENTS = ("enterprise", "mid-market", "small-business")
 _ENT, _MID, _SMALL = 0, 1, 2
-CHANNELS = ("phone", "email", "chat", "onsite")
-INCIDENT_KINDS = (
-    "abusive_conduct",
-    "staff_avoidance",
-    "unreasonable_demand",
-    "price_pressure",
-    "info_withheld",
-    "contract_breach",
+_ABUSE, _AVOID, _DEMAND, _PRICE, _WITHHELD, _BREACH = (
+    INCIDENT_KINDS.index(kind)
+    for kind in ("abusive_conduct", "staff_avoidance", "unreasonable_demand", "price_pressure", "info_withheld", "contract_breach")
 )
-_ABUSE, _AVOID, _DEMAND, _PRICE, _WITHHELD, _BREACH = range(6)
 ARCHETYPES = (
     "support_hog",
     "rush_addict",
@@ -731,7 +706,7 @@ def _minutes(channel: np.ndarray, ranges: np.ndarray, rng: np.random.Generator) 
 
 
 def _tickets(cu: _Customers, p: dict, inv: dict, tl: _Timeline, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    n, n_q = cu.seg.size, tl.n_q
+    n_q = tl.n_q
     first, last, days = _overlap(cu.act_start, cu.act_end, tl.qstart, tl.qend)
     frac = days / tl.qlen[None, :]
     full = days >= _FULL_QUARTER_DAYS
@@ -882,7 +857,6 @@ def _customer_table(cu: _Customers, ids: np.ndarray, names: np.ndarray, rng: np.
 
 
 def _truth(cu: _Customers, ids: np.ndarray, hostile: np.ndarray, tl: _Timeline) -> pd.DataFrame:
-    n = cu.seg.size
     _, _, q_days = _overlap(cu.act_start, cu.act_end, tl.qstart, tl.qend)
     chronic = np.isin(cu.beh, _CHRONIC)
     bad = np.where(chronic[:, None], q_days >= _FULL_QUARTER_DAYS, False)  # every quarter of real activity

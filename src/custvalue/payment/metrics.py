@@ -40,7 +40,6 @@ from datetime import date
 import ibis
 import numpy as np
 import pandas as pd
-from ibis import _
 
 from custvalue.config import PaymentSettings
 from custvalue.payment.ledger import to_frame
