@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 REPORT_INPUTS = $(wildcard $(RAW)/*.csv $(RAW)/*.parquet) $(wildcard notebooks/*.ipynb) \
 	$(shell find src -name '*.py') $(wildcard $(CONFIG))
 
-.PHONY: help setup data report score test lab benchmark contract-doc clean distclean
+.PHONY: help setup data report score test lab benchmark contract-doc config-doc clean distclean
 
 help: ## List the targets
 	@echo "custvalue: which customers to let go, and why"
@@ -62,6 +62,9 @@ benchmark: setup ## Run the performance benchmarks (slow; prints figures against
 
 contract-doc: setup ## Regenerate docs/data-contract.md from the schemas
 	$(BIN)/custvalue contract-doc
+
+config-doc: setup ## Regenerate docs/configuration.md from the settings
+	$(BIN)/custvalue config-doc
 
 clean: ## Remove processed data and reports (never data/raw)
 	find $(PROCESSED) $(REPORTS) -mindepth 1 -not -name .gitkeep -delete 2>/dev/null || true

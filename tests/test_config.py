@@ -48,3 +48,13 @@ def test_fingerprint_changes_with_settings(tmp_path):
     path.write_text("review:\n  window_quarters: 5\n")
     assert load_config(path).fingerprint() != Config().fingerprint()
     assert Config().fingerprint() == Config().fingerprint()
+
+
+def test_configuration_document_is_generated_from_the_settings():
+    from custvalue.config import configuration_markdown
+    from custvalue.paths import PROJECT_ROOT
+
+    documented = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert documented == configuration_markdown(), "docs/configuration.md is stale: run `make config-doc`"
+    for key in ("window_quarters", "strikes_for_let_go", "protect_top_share", "late_excess_days", "cost_of_capital_annual"):
+        assert f"`{key}`" in documented

@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     contract_doc = commands.add_parser("contract-doc", help="write docs/data-contract.md from the schemas")
     contract_doc.add_argument("--out", type=Path, default=paths.PROJECT_ROOT / "docs" / "data-contract.md")
+    config_doc = commands.add_parser("config-doc", help="write docs/configuration.md from the settings")
+    config_doc.add_argument("--out", type=Path, default=paths.PROJECT_ROOT / "docs" / "configuration.md")
     return parser
 
 
@@ -169,13 +171,24 @@ def _run_latest_quarter(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _run_contract_doc(arguments: argparse.Namespace) -> int:
+def _write_document(path: Path, text: str) -> int:
     from custvalue.atomic import atomic_write_text
+
+    atomic_write_text(path, text)
+    print(f"wrote {path}")
+    return 0
+
+
+def _run_contract_doc(arguments: argparse.Namespace) -> int:
     from custvalue.contract import contract_markdown
 
-    atomic_write_text(arguments.out, contract_markdown())
-    print(f"wrote {arguments.out}")
-    return 0
+    return _write_document(arguments.out, contract_markdown())
+
+
+def _run_config_doc(arguments: argparse.Namespace) -> int:
+    from custvalue.config import configuration_markdown
+
+    return _write_document(arguments.out, configuration_markdown())
 
 
 _COMMANDS = {
@@ -185,6 +198,7 @@ _COMMANDS = {
     "report": _run_report,
     "latest-quarter": _run_latest_quarter,
     "contract-doc": _run_contract_doc,
+    "config-doc": _run_config_doc,
 }
 
 

@@ -366,3 +366,67 @@ def _require(condition: bool, message: str) -> None:
 
 def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
+
+
+def _field_documentation() -> dict[str, dict[str, str]]:
+    """The docstring written under each dataclass field in this module, by class and field."""
+    import ast
+    import inspect
+    import sys
+
+    tree = ast.parse(inspect.getsource(sys.modules[__name__]))
+    documented: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields: dict[str, str] = {}
+        for statement, following in zip(node.body, node.body[1:] + [None]):
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                is_doc = isinstance(following, ast.Expr) and isinstance(getattr(following, "value", None), ast.Constant)
+                fields[statement.target.id] = " ".join(following.value.value.split()) if is_doc else ""
+        documented[node.name] = fields
+    return documented
+
+
+def configuration_markdown() -> str:
+    """Render every setting, its default and its meaning (``docs/configuration.md``)."""
+    documented = _field_documentation()
+    defaults = Config().to_dict()
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated from src/custvalue/config.py by `custvalue config-doc`; do not edit by hand. -->",
+        "",
+        "One YAML file (default `config/custvalue.yaml`, or `--config PATH`) holds every setting.",
+        "A key left out keeps its default; an unknown key, or a value of the wrong type or range,",
+        "stops the run with one line naming the file and the key.",
+        "",
+    ]
+
+    def section(cls: type, prefix: str, values: dict[str, Any]) -> None:
+        rows = []
+        for item in dataclasses.fields(cls):
+            value = values[item.name]
+            if dataclasses.is_dataclass(typing.get_type_hints(cls)[item.name]):
+                continue
+            nested_table = isinstance(value, dict) and any(isinstance(entry, dict) for entry in value.values())
+            shown = "see below" if nested_table else json.dumps(value)
+            rows.append(f"| `{item.name}` | `{shown}` | {documented.get(cls.__name__, {}).get(item.name, '')} |")
+        if rows:
+            lines.extend([f"## `{prefix}`" if prefix else "## Top level", "", "| key | default | meaning |", "| --- | --- | --- |", *rows, ""])
+        for item in dataclasses.fields(cls):
+            hint = typing.get_type_hints(cls)[item.name]
+            if dataclasses.is_dataclass(hint):
+                section(hint, f"{prefix}.{item.name}".strip("."), values[item.name])
+            elif typing.get_origin(hint) is dict and dataclasses.is_dataclass(typing.get_args(hint)[1]):
+                inner = typing.get_args(hint)[1]
+                lines.extend([f"### `{prefix}.{item.name}` (one entry per name; defaults below)", ""])
+                header = [f.name for f in dataclasses.fields(inner)]
+                lines.extend(["| name | " + " | ".join(header) + " |", "| --- |" + " --- |" * len(header)])
+                for name, entry in values[item.name].items():
+                    lines.append(f"| `{name}` | " + " | ".join(f"`{json.dumps(entry[h])}`" for h in header) + " |")
+                meanings = documented.get(inner.__name__, {})
+                lines.extend(["", *[f"- `{h}`: {meanings.get(h, '')}" for h in header], ""])
+
+    section(Config, "", defaults)
+    return "\n".join(lines)
