@@ -4,7 +4,6 @@ saved to and loaded from a folder (Parquet + JSON)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,11 +11,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from custvalue.atomic import atomic_directory
 from custvalue.config import CostToServeSettings
 from custvalue.cost_to_serve.drivers import COST_DRIVERS, DRIVER_LABELS
-from custvalue.cost_to_serve.whale import PriceCostMap, WhaleCurve, price_cost_map, whale_curve
-from custvalue.errors import ContractError
+from custvalue.cost_to_serve.whale import (
+    PriceCostMap,
+    WhaleCurve,
+    price_cost_map,
+    whale_curve,
+)
+from custvalue.stored import load_result, save_result
 
 FORMAT_VERSION = 1
 _FRAMES = ("customer_costs", "our_costs", "pools", "activities")
@@ -299,31 +302,15 @@ class CostToServeResult:
 
     def save(self, folder: Path | str) -> Path:
         """Write the result to ``folder`` atomically (Parquet frames + ``result.json``)."""
-        folder = Path(folder)
-        with atomic_directory(folder) as staging:
-            for name in _FRAMES:
-                getattr(self, f"_{name}").to_parquet(staging / f"{name}.parquet", index=False)
-            meta = {
-                "format_version": FORMAT_VERSION,
-                "quarters": list(self.quarters),
-                "settings": dataclasses.asdict(self._settings),
-            }
-            (staging / "result.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        return folder
+        frames = {name: getattr(self, f"_{name}") for name in _FRAMES}
+        metadata = {"quarters": list(self.quarters), "settings": dataclasses.asdict(self._settings)}
+        return save_result(folder, frames, metadata, FORMAT_VERSION)
 
     @classmethod
     def load(cls, folder: Path | str) -> "CostToServeResult":
         """Read a result written by :meth:`save`."""
-        folder = Path(folder)
-        meta_path = folder / "result.json"
-        if not meta_path.is_file():
-            raise ContractError(f"{folder}: no cost-to-serve result here (result.json missing)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ContractError(f"{folder}: cost-to-serve result format {meta.get('format_version')!r}, expected {FORMAT_VERSION}")
-        frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _FRAMES}
-        settings = CostToServeSettings.from_dict(meta["settings"])
-        return cls(settings=settings, **frames)
+        frames, metadata = load_result(folder, _FRAMES, "cost-to-serve", FORMAT_VERSION)
+        return cls(settings=CostToServeSettings.from_dict(metadata["settings"]), **frames)
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -23,17 +23,29 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from custvalue.atomic import atomic_directory
 from custvalue.config import LifetimeSettings
-from custvalue.errors import ContractError, PipelineError
+from custvalue.errors import PipelineError
+from custvalue.stored import load_result, save_result
 
 from ._mle import ConvergenceError, FitResults
 from .bgnbd import BetaGeoModel, BetaGeoResults
 from .clv import customer_lifetime_value
 from .gammagamma import GammaGammaModel, GammaGammaResults
 from .paretonbd import ParetoNBDModel, ParetoNBDResults
-from .summary import as_table, days_per_unit, epoch_day, purchase_days, summarise_orders, to_date
-from .validation import HoldoutComparison, calibration_holdout_summary, compare_holdout, tracking_data
+from .summary import (
+    as_table,
+    days_per_unit,
+    epoch_day,
+    purchase_days,
+    summarise_orders,
+    to_date,
+)
+from .validation import (
+    HoldoutComparison,
+    calibration_holdout_summary,
+    compare_holdout,
+    tracking_data,
+)
 
 __all__ = [
     "CUSTOMER_COLUMNS",
@@ -407,41 +419,24 @@ class LifetimeValueResult:
     # ------------------------------------------------------------------ files
 
     def save(self, folder: Path | str) -> Path:
-        """Write the result to ``folder`` atomically (Parquet frames + ``result.json``).
-
-        The folder is built next to its target and swapped in whole
-        (:func:`custvalue.atomic.atomic_directory`), so readers see the previous result
-        or the new one, never a mix.
-        """
-        folder = Path(folder)
-        with atomic_directory(folder) as staging:
-            for name in _FRAMES:
-                frame = getattr(self, f"_{name}")
-                frame = frame.reset_index() if name == "customers" else frame
-                frame.to_parquet(staging / f"{name}.parquet", index=False)
-            meta = {
-                "format_version": FORMAT_VERSION,
-                "as_of": self._as_of.isoformat(),
-                "calibration_end": self._calibration_end.isoformat(),
-                "settings": dataclasses.asdict(self._settings),
-                "fits": {role: record.to_dict() for role, record in self._fits.items()},
-                "info": self._info,
-                "notes": list(self._notes),
-            }
-            (staging / "result.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        return folder
+        """Write the result to ``folder`` atomically (Parquet frames + ``result.json``):
+        readers see the previous result or the new one, never a mix."""
+        frames = {name: getattr(self, f"_{name}") for name in _FRAMES}
+        frames["customers"] = frames["customers"].reset_index()
+        metadata = {
+            "as_of": self._as_of.isoformat(),
+            "calibration_end": self._calibration_end.isoformat(),
+            "settings": dataclasses.asdict(self._settings),
+            "fits": {role: record.to_dict() for role, record in self._fits.items()},
+            "info": self._info,
+            "notes": list(self._notes),
+        }
+        return save_result(folder, frames, metadata, FORMAT_VERSION)
 
     @classmethod
     def load(cls, folder: Path | str) -> "LifetimeValueResult":
         """Read a result written by :meth:`save`."""
-        folder = Path(folder)
-        meta_path = folder / "result.json"
-        if not meta_path.is_file():
-            raise ContractError(f"{folder}: no lifetime-value result here (result.json missing)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ContractError(f"{folder}: lifetime-value result format {meta.get('format_version')!r}, expected {FORMAT_VERSION}")
-        frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _FRAMES}
+        frames, meta = load_result(folder, _FRAMES, "lifetime-value", FORMAT_VERSION)
         frames["customers"] = frames["customers"].set_index("customer_id")
         return cls(
             **frames,

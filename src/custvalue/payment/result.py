@@ -11,7 +11,6 @@ written with :meth:`PaymentResult.save` (Parquet and JSON) to
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 import uuid
 from collections.abc import Sequence
@@ -24,11 +23,14 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from custvalue.atomic import atomic_directory
 from custvalue.config import PaymentSettings
 from custvalue.contract import LoadedData
 from custvalue.engine import Engine
-from custvalue.payment.lateness import lateness_by_customer, payment_by_quarter, predicted_invoices
+from custvalue.payment.lateness import (
+    lateness_by_customer,
+    payment_by_quarter,
+    predicted_invoices,
+)
 from custvalue.payment.ledger import (
     EngineSource,
     as_engine,
@@ -54,6 +56,7 @@ from custvalue.payment.survival import (
     with_covariates,
 )
 from custvalue.quarters import Quarter
+from custvalue.stored import load_result, save_result
 
 FORMAT_VERSION = 1
 _FRAMES = ("customers", "segments", "company", "by_quarter", "survival")
@@ -135,41 +138,33 @@ class PaymentResult:
 
     def save(self, folder: Path | str) -> Path:
         """Write the result to ``folder`` (replaced atomically): one Parquet file per
-        table, ``cox.json`` with the fits, ``meta.json``, and ``cox_summary.txt``."""
-        folder = Path(folder)
-        with atomic_directory(folder) as staging:
-            for name in _FRAMES:
-                getattr(self, name).to_parquet(staging / f"{name}.parquet", index=False)
+        table, ``result.json``, the fits in ``cox.json`` and ``cox_summary.txt``."""
+
+        def write_fits(staging: Path) -> None:
             save_fits(self.fits, staging)
-            meta = {
-                "format_version": FORMAT_VERSION,
-                "as_of": self.as_of.isoformat(),
-                "quarters": list(self.quarters),
-                "settings": dataclasses.asdict(self.settings),
-                "info": self.info,
-            }
-            (staging / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-            (staging / "cox_summary.txt").write_text(
-                "\n\n".join(str(fit.summary()) for fit in self.fits.values()), encoding="utf-8"
-            )
-        return folder
+            summaries = "\n\n".join(str(fit.summary()) for fit in self.fits.values())
+            (staging / "cox_summary.txt").write_text(summaries, encoding="utf-8")
+
+        frames = {name: getattr(self, name) for name in _FRAMES}
+        metadata = {
+            "as_of": self.as_of.isoformat(),
+            "quarters": list(self.quarters),
+            "settings": dataclasses.asdict(self.settings),
+            "info": self.info,
+        }
+        return save_result(folder, frames, metadata, FORMAT_VERSION, extra=write_fits)
 
     @classmethod
     def load(cls, folder: Path | str) -> "PaymentResult":
         """Read a result written by :meth:`save`."""
-        folder = Path(folder)
-        meta_path = folder / "meta.json"
-        if not meta_path.is_file():
-            raise FileNotFoundError(f"{folder}: no payment results here (meta.json missing)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        frames, meta = load_result(folder, _FRAMES, "payment", FORMAT_VERSION)
         raw = dict(meta["settings"])
         raw["aging_buckets_days"] = tuple(raw["aging_buckets_days"])
-        frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _FRAMES}
         return cls(
             as_of=date.fromisoformat(meta["as_of"]),
             quarters=tuple(meta["quarters"]),
             settings=PaymentSettings(**raw),
-            fits=load_fits(folder),
+            fits=load_fits(Path(folder)),
             info=meta.get("info", {}),
             **frames,
         )
