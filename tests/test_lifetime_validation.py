@@ -25,6 +25,7 @@ from custvalue.lifetime import (  # noqa: E402
     tracking_data,
 )
 from custvalue.lifetime import plots  # noqa: E402
+from tests.test_lifetime_cdnow import read_cdnow_orders  # noqa: E402
 
 CDNOW = Path(__file__).parent / "data" / "cdnow"
 CALIBRATION_END, HOLDOUT_END = "1997-09-30", "1998-06-30"
@@ -32,21 +33,7 @@ CALIBRATION_END, HOLDOUT_END = "1997-09-30", "1998-06-30"
 
 @pytest.fixture(scope="module")
 def orders() -> pd.DataFrame:
-    raw = pd.read_csv(
-        CDNOW / "CDNOW_sample.txt",
-        sep=r"\s+",
-        header=None,
-        names=["master_id", "sample_id", "date", "cds", "dollars"],
-        dtype={"sample_id": str, "date": str},
-    )
-    return pd.DataFrame(
-        {
-            "customer_id": raw["sample_id"],
-            "order_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
-            "revenue": raw["dollars"],
-            "cost_of_goods": 0.0,
-        }
-    )
+    return read_cdnow_orders()
 
 
 @pytest.fixture(scope="module")
