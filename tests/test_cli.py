@@ -77,3 +77,11 @@ def test_every_command_has_help():
     for command in ("demo", "validate", "score", "report", "latest-quarter", "contract-doc"):
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "usage: custvalue" in result.stdout
+
+
+@pytest.mark.parametrize("quarter, fragment", [("2030Q1", "is not complete in the data"), ("2020Q1", "ends before the data begin")])
+def test_quarter_outside_the_data_is_one_clear_line(small_world, tmp_path, quarter, fragment):
+    result = run_cli("score", "--raw", small_world.raw_dir, "--out", tmp_path, "--quarter", quarter)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert fragment in result.stderr and "choose a quarter from" in result.stderr and "to 2026Q2" in result.stderr

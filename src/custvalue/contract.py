@@ -285,15 +285,19 @@ class LoadedData:
             return pd.DataFrame(columns=["table", "rule", "rows"])
         return pd.concat(frames, ignore_index=True).sort_values(["table", "rows", "rule"], ascending=[True, False, True])
 
+    def event_dates(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The first and last dated event in the accepted data (orders, invoices, tickets,
+        incidents), or ``None`` when there is none."""
+        columns = (("orders", "order_date"), ("invoices", "issue_date"), ("support_tickets", "opened_on"), ("incidents", "date"))
+        dates = pd.concat(
+            [self.tables[name].accepted[column] for name, column in columns if name in self.tables], ignore_index=True
+        ).dropna()
+        return (dates.min(), dates.max()) if len(dates) else None
+
     def last_event_date(self) -> pd.Timestamp | None:
-        """The latest dated event in the accepted data (orders, invoices, tickets, incidents)."""
-        dates = [
-            self.tables[name].accepted[column].max()
-            for name, column in (("orders", "order_date"), ("invoices", "issue_date"), ("support_tickets", "opened_on"), ("incidents", "date"))
-            if name in self.tables and not self.tables[name].accepted.empty
-        ]
-        dates = [value for value in dates if pd.notna(value)]
-        return max(dates) if dates else None
+        """The latest dated event in the accepted data."""
+        span = self.event_dates()
+        return span[1] if span else None
 
     def source_hashes(self) -> dict[str, str | None]:
         return {name: load.sha256 for name, load in self.tables.items()}

@@ -94,6 +94,19 @@ def default_quarter(data: LoadedData) -> Quarter:
     return Quarter.last_complete(last.date())
 
 
+def check_quarter_is_covered(data: LoadedData, quarter: Quarter) -> None:
+    """Raise a clear error when the data do not cover ``quarter`` to its end."""
+    span = data.event_dates()
+    if span is None:
+        raise ContractError(f"{data.raw_dir}: no dated events in the accepted data; cannot score {quarter}")
+    first, last = (day.date() for day in span)
+    available = f"the data run from {first} to {last}; choose a quarter from {Quarter.containing(first)} to {Quarter.last_complete(last)}"
+    if quarter.end > last:
+        raise ContractError(f"quarter {quarter} is not complete in the data: {available}")
+    if quarter.end < first:
+        raise ContractError(f"quarter {quarter} ends before the data begin: {available}")
+
+
 def score_quarter(
     raw_dir: Path | str,
     processed_dir: Path | str,
@@ -110,6 +123,7 @@ def score_quarter(
     """
     data = data or load_raw(raw_dir)
     quarter = quarter or default_quarter(data)
+    check_quarter_is_covered(data, quarter)
     history = quarter_range(quarter.shift(-(config.review.history_quarters - 1)), quarter)
     engine = load_engine(data, config.engine)
     customers = data.accepted("customers")
