@@ -42,11 +42,12 @@ def hostile_world(tmp_path_factory) -> WorldOnDisk:
 
 
 def render_report(world: WorldOnDisk, out: Path, notebooks: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``custvalue report`` on a world, as a user would."""
-    command = [sys.executable, "-m", "custvalue", "report", "--raw", world.raw_dir, "--out", out / "reports", "--processed", out / "processed"]
+    """Run ``custvalue report`` on a world as a user would, from ``out`` with relative
+    output paths (as `make report` passes them)."""
+    command = [sys.executable, "-m", "custvalue", "report", "--raw", world.raw_dir, "--out", "reports", "--processed", "processed"]
     if notebooks is not None:
         command += ["--notebooks", notebooks]
-    return subprocess.run([str(part) for part in command], capture_output=True, text=True)
+    return subprocess.run([str(part) for part in command], capture_output=True, text=True, cwd=out)
 
 
 @pytest.fixture(scope="session")

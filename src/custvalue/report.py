@@ -107,14 +107,16 @@ def render_report(
 
     ensure_kernel(kernel_name)
     logging.getLogger("papermill").setLevel(logging.WARNING)
-    target = Path(reports_dir) / str(parameters.quarter)
+    # papermill changes the working directory while a notebook runs: only absolute paths hold.
+    notebooks_dir = Path(notebooks_dir).resolve()
+    target = Path(reports_dir).resolve() / str(parameters.quarter)
     with atomic_directory(target) as staging:
         executed_dir = staging / "notebooks"
         executed_dir.mkdir()
         write_let_go_exports(load_results(parameters.processed_dir, parameters.quarter).scorecard, staging)
         kernel_manager = _kernel_manager_logging_to(executed_dir / "kernel-stderr.log")
         for page in pages:
-            source = Path(notebooks_dir) / page.notebook
+            source = notebooks_dir / page.notebook
             if not source.is_file():
                 raise PipelineError(f"{source}: notebook for page '{page.title}' not found")
             executed = executed_dir / page.notebook
@@ -127,7 +129,7 @@ def render_report(
                     execution_timeout=timeout_seconds,
                     progress_bar=False,
                     log_output=False,
-                    cwd=str(Path(notebooks_dir)),
+                    cwd=str(notebooks_dir),
                     kernel_manager_class=kernel_manager,
                 )
             except papermill.PapermillExecutionError as error:
