@@ -98,17 +98,23 @@ def table(
     long_columns: Iterable[str] = (),
 ) -> str:
     """An escaped, sortable HTML table. Money and number columns are right-aligned and
-    sort numerically; long text columns get the room to wrap."""
+    sort numerically (money without decimals, its currency in the header); long text
+    columns get the room to wrap."""
     if frame.empty:
         return f"<p><em>{html.escape(empty)}</em></p>"
     money_columns, number_columns, long_columns = set(money_columns), set(number_columns), set(long_columns)
-    head = "".join(f"<th>{html.escape(str(column))}</th>" for column in frame.columns)
+    def heading(column: object) -> str:
+        # Underscores would keep long names from wrapping; the currency is said once, here.
+        text = str(column).replace("_", " ")
+        return f"{text} ({currency})" if column in money_columns and currency else text
+
+    head = "".join(f"<th>{html.escape(heading(column))}</th>" for column in frame.columns)
     rows = []
     for values in frame.itertuples(index=False, name=None):
         cells = []
         for column, value in zip(frame.columns, values):
             if column in money_columns or column in number_columns:
-                shown = money(value, currency) if column in money_columns else _number(value)
+                shown = money(value) if column in money_columns else _number(value)
                 sort_key = "" if pd.isna(value) else f' data-sort="{float(value)}"'
                 cells.append(f'<td class="cv-num"{sort_key}>{html.escape(shown)}</td>')
             else:
