@@ -190,3 +190,19 @@ def test_headache_needs_worst_share_and_multiple_of_segment():
     assert "support 40.0 h this quarter, 40.0x the segment median" in judged.loc["HOG", "reasons"]
     assert not judged.drop(index="HOG")["fail_headache"].any(), "the worst of the ordinary ones is not 3x the median"
     assert np.isclose(SETTINGS.headache_min_multiple, 3.0)
+
+
+def test_low_future_potential_is_stated_for_those_facing_termination():
+    from custvalue.review import state_future_potential
+
+    card = pd.DataFrame(
+        {
+            "status": ["let_go", "let_go", "watch"],
+            "reasons": ["lost 900", "lost 800", "lost 100"],
+            "future_value": [120.0, 50_000.0, 10.0],
+            "future_value_rank": [0.2, 0.8, 0.1],
+        }
+    )
+    stated = state_future_potential(card, "EUR")
+    assert stated.loc[0, "reasons"] == "lost 900; low future potential: predicted future value 120 EUR, below 80% of customers"
+    assert stated.loc[1, "reasons"] == "lost 800" and stated.loc[2, "reasons"] == "lost 100"

@@ -44,6 +44,7 @@ from custvalue.review import (
     movement,
     review_inputs,
     standard_criteria,
+    state_future_potential,
     statuses_over_time,
     window_of,
 )
@@ -141,6 +142,8 @@ def score_quarter(
     card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
     reviewable = [q for q in history if q.shift(-(config.review.window_quarters - 1)) >= history[0]]
     statuses = statuses_over_time(judged, customers, reviewable, config.review, rank)
+    # P(alive) is estimated as of this quarter only, so the quiet-customer rule applies here.
+    statuses[str(quarter)] = card.set_index("customer_id")["status"].astype(str)
     previous = assign_status(judged, customers, quarter.shift(-1), config.review, rank)
     changes = movement(previous, card)
     ended_after_let_go = move_on(judged, customers, statuses, quarter)
@@ -170,6 +173,7 @@ def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, payments: PaymentResult
     card["strike_history"] = [
         "".join("✗" if flag is True else ("✓" if flag is False else "·") for flag in row) for row in failed.astype(object).to_numpy()
     ]
+    card = state_future_potential(card, config.currency)
     order = {status: rank for rank, status in enumerate(card["status"].cat.categories)}
     card = card.assign(_order=card["status"].astype(str).map(order)).sort_values(["_order", "operating_profit", "customer_id"])
     return card[SCORECARD_COLUMNS].reset_index(drop=True)

@@ -398,6 +398,23 @@ def _action(status: str, repairs: str) -> str:
     return ""
 
 
+def state_future_potential(card: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """Add low future potential to the case of customers facing a final notice or let go.
+
+    ``card`` needs ``status``, ``reasons``, ``future_value`` and ``future_value_rank``.
+    A customer below the median future value has little future to weigh against its
+    record, and the reasons say so with the figure.
+    """
+    card = card.copy()
+    low = card["status"].astype(str).isin(["let_go", "final_notice"]) & (card["future_value_rank"] < 0.5)
+    unit = f" {currency}" if currency else ""
+    card.loc[low, "reasons"] = [
+        f"{reasons}; low future potential: predicted future value {value:,.0f}{unit}, below {1 - rank:.0%} of customers"
+        for reasons, value, rank in zip(card.loc[low, "reasons"], card.loc[low, "future_value"], card.loc[low, "future_value_rank"])
+    ]
+    return card
+
+
 def statuses_over_time(
     judged: pd.DataFrame,
     customers: pd.DataFrame,
