@@ -349,7 +349,7 @@ def assign_status(
     latest_strike = struck.groupby("customer_id").last()
 
     card = customers.set_index("customer_id")[[c for c in customers.columns if c != "customer_id"]].copy()
-    card["strike_quarters"] = [strike_lists.get(cid, []) for cid in card.index]
+    card["strike_quarters"] = strike_lists.reindex(card.index).apply(lambda quarters: quarters if isinstance(quarters, list) else [])
     card["strikes"] = card["strike_quarters"].str.len().astype(int)
     now = judged[judged["quarter"] == str(quarter)].set_index("customer_id")
     card["failing_now"] = now["failed"].reindex(card.index).fillna(False).astype(bool)
@@ -460,32 +460,26 @@ def move_on(
     since leaving: revenue given up against the loss, cost to serve and bad debt avoided.
     """
     quarter_end = pd.Timestamp(quarter.end)
-    ended = customers[customers["ended_on"].notna() & (customers["ended_on"] <= quarter_end)]
-    rows = []
-    for customer in ended.itertuples(index=False):
-        left = Quarter.containing(customer.ended_on.date())
-        before = str(left.shift(-1))
-        if before not in statuses.columns or statuses.at[customer.customer_id, before] != "let_go":
-            continue
-        history = judged[(judged["customer_id"] == customer.customer_id) & (judged["quarter"] <= before)].tail(4)
-        if history.empty:
-            continue
-        since = quarter - left
-        rows.append(
-            {
-                "customer_id": customer.customer_id,
-                "ended_on": customer.ended_on,
-                "quarters_since": since,
-                "revenue_per_quarter": history["revenue"].mean(),
-                "operating_profit_per_quarter": history["operating_profit"].mean(),
-                "cost_to_serve_per_quarter": history["cost_to_serve"].mean(),
-                "bad_debt_per_quarter": history["written_off"].mean(),
-                "support_hours_per_quarter": history["ticket_minutes"].mean() / 60,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
+    ended = customers.loc[customers["ended_on"].notna() & (customers["ended_on"] <= quarter_end), ["customer_id", "ended_on"]].copy()
+    left = [Quarter.containing(day.date()) for day in ended["ended_on"]]
+    ended["before"] = [str(q.shift(-1)) for q in left]
+    ended["quarters_since"] = [quarter - q for q in left]
+    verdicts = statuses.stack().rename("status_before")
+    verdicts.index.names = ["customer_id", "before"]
+    ended = ended.join(verdicts, on=["customer_id", "before"])
+    ended = ended[ended["status_before"] == "let_go"]
+    history = judged.merge(ended[["customer_id", "before"]], on="customer_id")
+    history = history[history["quarter"] <= history["before"]].sort_values(["customer_id", "quarter"]).groupby("customer_id").tail(4)
+    if history.empty:
+        return pd.DataFrame()
+    per_quarter = history.groupby("customer_id").agg(
+        revenue_per_quarter=("revenue", "mean"),
+        operating_profit_per_quarter=("operating_profit", "mean"),
+        cost_to_serve_per_quarter=("cost_to_serve", "mean"),
+        bad_debt_per_quarter=("written_off", "mean"),
+        support_hours_per_quarter=("ticket_minutes", lambda minutes: minutes.mean() / 60),
+    )
+    frame = ended[["customer_id", "ended_on", "quarters_since"]].join(per_quarter, on="customer_id", how="inner").reset_index(drop=True)
     for measure in ("revenue", "operating_profit", "cost_to_serve", "bad_debt", "support_hours"):
         frame[f"{measure}_since"] = frame[f"{measure}_per_quarter"] * frame["quarters_since"]
     return frame
