@@ -22,8 +22,18 @@ from .clv import customer_lifetime_value, discounted_expected_purchases
 from .gammagamma import GammaGammaModel, GammaGammaResults
 from .paretonbd import ParetoNBDModel, ParetoNBDResults
 from .summary import summarise_orders
-from .validation import HoldoutComparison, calibration_holdout_summary, compare_holdout, tracking_data
-from .value import FitRecord, LifetimeFitError, LifetimeValueResult, estimate_lifetime_value
+from .validation import (
+    HoldoutComparison,
+    calibration_holdout_summary,
+    compare_holdout,
+    tracking_data,
+)
+from .value import (
+    FitRecord,
+    LifetimeFitError,
+    LifetimeValueResult,
+    estimate_lifetime_value,
+)
 
 __all__ = [
     "BetaGeoModel",

@@ -8,6 +8,14 @@ import pandas as pd
 from ._mle import FitResults, LikelihoodModel
 
 
+def horizon_array(t) -> np.ndarray:
+    """Future period length(s) as a float array; a negative length is an error."""
+    t = np.asarray(t, dtype=float)
+    if np.any(t < 0):
+        raise ValueError("t must be non-negative")
+    return t
+
+
 def rfm_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Broadcast and check a customer history ``(x, t_x, T)``.
 

@@ -11,7 +11,12 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln
 
 from ._hypergeom import hyp2f1_power_series
-from ._transactions import TransactionModel, TransactionResults, rfm_arrays
+from ._transactions import (
+    TransactionModel,
+    TransactionResults,
+    horizon_array,
+    rfm_arrays,
+)
 
 __all__ = ["BetaGeoModel", "BetaGeoResults"]
 
@@ -120,9 +125,7 @@ class BetaGeoResults(TransactionResults):
         ndarray
             Expected purchases, broadcast shape of the inputs.
         """
-        t = np.asarray(t, dtype=float)
-        if np.any(t < 0):
-            raise ValueError("t must be non-negative")
+        t = horizon_array(t)
         x, t_x, age = rfm_arrays(frequency, recency, T)
         r, alpha, a, b = self._unpack()
         alive = self.conditional_probability_alive(x, t_x, age)

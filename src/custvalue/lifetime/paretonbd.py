@@ -12,7 +12,12 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from ._hypergeom import hyp2f1_one
-from ._transactions import TransactionModel, TransactionResults, rfm_arrays
+from ._transactions import (
+    TransactionModel,
+    TransactionResults,
+    horizon_array,
+    rfm_arrays,
+)
 
 __all__ = ["ParetoNBDModel", "ParetoNBDResults"]
 
@@ -286,9 +291,7 @@ class ParetoNBDResults(TransactionResults):
         -------
         ndarray
         """
-        t = np.asarray(t, dtype=float)
-        if np.any(t < 0):
-            raise ValueError("t must be non-negative")
+        t = horizon_array(t)
         x, t_x, age = rfm_arrays(frequency, recency, T)
         r, alpha, s, beta = self._unpack()
         alive = self.conditional_probability_alive(x, t_x, age)
@@ -310,9 +313,7 @@ class ParetoNBDResults(TransactionResults):
         -------
         ndarray
         """
-        t = np.asarray(t, dtype=float)
-        if np.any(t < 0):
-            raise ValueError("t must be non-negative")
+        t = horizon_array(t)
         r, alpha, s, beta = self._unpack()
         return r * beta / alpha * _one_minus_power_over(s - 1.0, -np.log1p(t / beta))
 
