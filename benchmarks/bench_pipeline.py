@@ -10,19 +10,19 @@ Worlds come from ``benchmarks/scale_world.py`` (demo-shaped, ~20 orders, 5 invoi
                       ``benchmarks/data/scale/<name>/processed/``. The library functions
                       ``score_quarter`` calls are wrapped (in the pipeline module's
                       namespace only, so nothing runs twice) to time each step: load +
-                      validate (``load_raw``), engine load, features, cost to serve,
+                      validate (``load_raw``, in the engine), features, cost to serve,
                       payment, lifetime, review (``review_inputs``, ``judge_quarters``,
                       ``future_value``, ``assign_status`` x2, ``statuses_over_time``,
                       ``movement``, ``move_on``, ``_scorecard``) and writing; ``other`` is
                       the remainder of the total.
 ``features-engine``   the feature step alone: ``features.quarterly_activity`` on DuckDB,
-                      after ``engine.load_engine`` (timed separately) of the same tables.
+                      after ``loading.load_raw`` (timed separately) of the world.
 ``features-pandas``   the named baseline: the same customer x quarter activity table in
                       plain pandas (``pandas_activity`` below), from the same tables.
 
-Both feature variants start from the typed tables read from the world's Parquet (the
-accepted rows as ``contract.load_raw`` types them; the world has no rejected rows, and
-that read is not timed). Their outputs are compared value by value on a sample of 2,000
+The engine variant starts from the validated tables in DuckDB (``load_raw``, timed
+separately); the pandas baseline from the typed tables read from the world's Parquet
+(that read is not timed; the world has no rejected rows). Their outputs are compared value by value on a sample of 2,000
 customers (every quarter, every column) and by column totals.
 
 Memory. *Peak* is the child's ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (peak
@@ -77,10 +77,9 @@ GOAL_PEAK_MB = 8 * 1024
 GOAL_FEATURE_SPEEDUP = 3.0
 GOAL_CUSTOMERS = 1_000_000
 SAMPLE_CUSTOMERS = 2_000
-STEPS = ("load+validate", "engine load", "features", "cost to serve", "payment", "lifetime", "review", "writing", "other")
+STEPS = ("load+validate", "features", "cost to serve", "payment", "lifetime", "review", "writing", "other")
 WRAPPED = {
     "load_raw": "load+validate",
-    "load_engine": "engine load",
     "quarterly_activity": "features",
     "compute_cost_to_serve": "cost to serve",
     "analyse_payments": "payment",
@@ -265,17 +264,14 @@ def history(last: str = "2026Q2"):
 
 
 def run_features_engine(raw: Path, out: Path) -> dict:
-    from custvalue.contract import TABLES, LoadedData, TableLoad
-    from custvalue.engine import load_engine
     from custvalue.features import quarterly_activity
+    from custvalue.loading import load_raw
 
-    tables = typed_tables(raw)
-    data = LoadedData(raw, {name: TableLoad(TABLES[name], None, None, tables[name], pd.DataFrame()) for name in TABLES})
     first, last = history()
     with RssSampler() as sampler:
-        sampler.step = "engine load"
+        sampler.step = "load+validate"
         started = time.perf_counter()
-        engine = load_engine(data)
+        engine = load_raw(raw).engine
         loaded = time.perf_counter()
         sampler.step = "features"
         activity = quarterly_activity(engine, first, last)
@@ -617,7 +613,7 @@ def main() -> int:
     features = {size: r for size, r in results.items() if "features-engine" in r}
     if features:
         print("\nfeature step: features.quarterly_activity on DuckDB vs plain pandas baseline")
-        print(f"{'customers':>10}{'engine load s':>15}{'engine s':>10}{'engine MB':>11}{'pandas s':>10}{'pandas MB':>11}{'speed-up':>10}{'rows':>12}  sample check")
+        print(f"{'customers':>10}{'load+validate s':>17}{'engine s':>10}{'engine MB':>11}{'pandas s':>10}{'pandas MB':>11}{'speed-up':>10}{'rows':>12}  sample check")
         for size, r in features.items():
             engine, baseline = r["features-engine"], r["features-pandas"]
             if "failed" in engine or "failed" in baseline:
@@ -625,7 +621,7 @@ def main() -> int:
                 continue
             check = comparisons.get(size, {})
             verdict = "equal" if not check.get("problems") else "; ".join(check["problems"])[:80]
-            print(f"{size:>10,}{engine['engine_load_seconds']:>15.1f}{engine['seconds']:>10.1f}{engine['peak_rss_mb']:>11,}{baseline['seconds']:>10.1f}"
+            print(f"{size:>10,}{engine['engine_load_seconds']:>17.1f}{engine['seconds']:>10.1f}{engine['peak_rss_mb']:>11,}{baseline['seconds']:>10.1f}"
                   f"{baseline['peak_rss_mb']:>11,}{baseline['seconds'] / engine['seconds']:>9.1f}x{engine['rows']:>12,}  {verdict} "
                   f"({check.get('sample_rows', 0):,} rows)")  # fmt: skip
 

@@ -14,6 +14,9 @@ import pytest
 from custvalue.demo import DemoSpec, generate_world, write_world
 from custvalue.paths import demo_truth_path
 
+# The PostgreSQL server and Spark session fixtures (tests/backends.py).
+pytest_plugins = ["tests.backends"]
+
 
 @dataclass(frozen=True)
 class WorldOnDisk:

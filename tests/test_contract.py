@@ -5,7 +5,8 @@ import hashlib
 import pandas as pd
 import pytest
 
-from custvalue.contract import TABLES, contract_markdown, load_raw
+from custvalue.contract import TABLES, contract_markdown
+from custvalue.loading import load_raw
 from custvalue.errors import ContractError
 from custvalue.paths import PROJECT_ROOT
 
@@ -118,7 +119,7 @@ def test_each_rule_quarantines_its_bad_row(tmp_path, table, changes, reason):
     rejected = load.rejected.iloc[0]
     assert reason in rejected["reason"]
     assert rejected["row"] == len(tables[table]), "row number of the bad row (1 = first data row)"
-    assert load.input_rows == len(tables[table]) == len(load.accepted) + len(load.rejected)
+    assert load.input_rows == len(tables[table]) == load.accepted_rows + len(load.rejected) == len(data.accepted(table)) + len(load.rejected)
     # every other table is untouched by a bad row elsewhere
     for name, other in data.tables.items():
         if name != table:
@@ -175,8 +176,8 @@ def test_parquet_input_gives_the_same_result(tmp_path):
     csv = load_raw(write_world(tmp_path / "csv", VALID))
     parquet_dir = tmp_path / "parquet"
     parquet_dir.mkdir()
-    for name, load in csv.tables.items():
-        load.accepted.to_parquet(parquet_dir / f"{name}.parquet", index=False)
+    for name in csv.tables:
+        csv.accepted(name).to_parquet(parquet_dir / f"{name}.parquet", index=False)
     parquet = load_raw(parquet_dir)
     for name in VALID:
         pd.testing.assert_frame_equal(csv.accepted(name), parquet.accepted(name), check_dtype=False)

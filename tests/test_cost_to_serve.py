@@ -332,17 +332,16 @@ def test_default_settings_monotone_in_rush_and_lines(rush, extra_rush, lines, ex
 
 @pytest.fixture(scope="session")
 def demo_world(tmp_path_factory):
-    from custvalue.contract import load_raw
     from custvalue.demo import DemoSpec, generate_world, write_world
-    from custvalue.engine import load_engine
     from custvalue.features import quarterly_activity
+    from custvalue.loading import load_raw
     from custvalue.quarters import Quarter
 
     folder = tmp_path_factory.mktemp("demo")
     world = generate_world(DemoSpec(n_customers=2000, seed=42))
     write_world(world, folder / "raw", folder / "truth.csv", fmt="parquet")
     last = Quarter(2026, 2)
-    activity = quarterly_activity(load_engine(load_raw(folder / "raw")), last.shift(-7), last)
+    activity = quarterly_activity(load_raw(folder / "raw").engine, last.shift(-7), last)
     return activity, world.truth
 
 

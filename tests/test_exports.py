@@ -26,3 +26,26 @@ def test_neutralised_text_never_starts_a_formula_and_keeps_its_content(text):
     safe = neutralise(text)
     assert not safe.startswith(FORMULA_TRIGGERS)
     assert safe in (text, "'" + text)
+
+
+def test_exports_hold_every_customer_to_let_go_when_the_page_shows_only_the_worst(tmp_path):
+    from custvalue import executive, pages
+    from custvalue.exports import account_manager_rows, write_let_go_exports
+    from custvalue.paths import QuarterOutputs
+    from custvalue.pipeline import SCORECARD_COLUMNS, QuarterResults
+    from custvalue.quarters import Quarter
+
+    count = pages.STATUS_TABLE_ROWS["let_go"] * 3
+    card = pd.DataFrame({column: "" for column in SCORECARD_COLUMNS}, index=range(count + 10))
+    card["customer_id"] = [f"C{i:05d}" for i in range(len(card))]
+    card["name"] = PAYLOADS * (len(card) // len(PAYLOADS)) + PAYLOADS[: len(card) % len(PAYLOADS)]
+    card["status"] = ["let_go"] * count + ["healthy"] * 10
+    for column in ("strikes", "revenue", "gross_margin", "cost_to_serve", "operating_profit", "support_hours",
+                   "open_receivables", "clv", "future_value", "p_alive", "future_value_rank"):
+        card[column] = range(len(card))
+    results = QuarterResults(QuarterOutputs(tmp_path, Quarter.parse("2026Q2")), card, {}, {})
+    assert len(executive.status_table(results, "let_go")) == pages.STATUS_TABLE_ROWS["let_go"]
+    assert len(account_manager_rows(card, "let_go")) == count
+    csv_path, xlsx_path = write_let_go_exports(card, tmp_path)
+    assert sorted(pd.read_csv(csv_path, dtype=str)["customer id"]) == sorted(card["customer_id"][:count])
+    assert len(pd.read_excel(xlsx_path)) == count

@@ -14,6 +14,7 @@ import pytest
 
 from custvalue.config import LifetimeSettings
 from custvalue.demo import DemoSpec, generate_world
+from custvalue.features import engine_arrow_table
 from custvalue.errors import PipelineError
 from custvalue.lifetime import (
     BetaGeoModel,
@@ -172,10 +173,11 @@ def test_result_is_immutable(result):
 
 
 def test_same_inputs_give_identical_numbers(result, world):
-    """Also from an engine (DuckDB) table and from shuffled rows: margins are summed in
-    whole cents, so no float sum depends on the order the rows are added in."""
+    """Also from an engine (DuckDB) table with the engine's schema (dates as ``date``)
+    and from shuffled rows: margins are summed in whole cents, so no float sum depends
+    on the order the rows are added in."""
     orders = world.tables["orders"]
-    engine_table = ibis.duckdb.connect().create_table("orders", orders)
+    engine_table = ibis.duckdb.connect().create_table("orders", engine_arrow_table("orders", orders))
     for source in (orders, engine_table, orders.sample(frac=1.0, random_state=0)):
         again = estimate_lifetime_value(source, world.tables["customers"], AS_OF, LifetimeSettings())
         pd.testing.assert_frame_equal(again.customers, result.customers, check_exact=True)

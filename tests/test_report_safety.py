@@ -87,3 +87,11 @@ def test_first_screen_screenshot(small_report, tmp_path):
     assert not ink[:, 1366 - 40:].any(), "nothing reaches the right edge: no sideways scrolling"
     rows_with_ink = ink.any(axis=1).nonzero()[0]
     assert rows_with_ink.min() < 120, "the navigation and title are at the top"
+
+
+def test_index_points_to_the_complete_let_go_exports(hostile_report):
+    """The let-go table on the page may show only the worst customers; the exports it
+    links to, beside the page, hold every one."""
+    index = (hostile_report / "index.html").read_text()
+    for name in ("let_go.xlsx", "let_go.csv"):
+        assert f'href="{name}"' in index and (hostile_report / name).is_file(), name

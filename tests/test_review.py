@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from custvalue import review as rv
 from custvalue.config import ReviewSettings
+from custvalue.cost_to_serve import COST_DRIVERS
 from custvalue.quarters import Quarter
 from custvalue.review import assign_status, judge_quarters, movement, relationship, standard_criteria
 
@@ -206,3 +208,270 @@ def test_low_future_potential_is_stated_for_those_facing_termination():
     stated = state_future_potential(card, "EUR")
     assert stated.loc[0, "reasons"] == "lost 900; low future potential: predicted future value 120 EUR, below 80% of customers"
     assert stated.loc[1, "reasons"] == "lost 800" and stated.loc[2, "reasons"] == "lost 100"
+
+
+# --------------------------------------------------------------------------- whole columns at once
+#
+# The review writes its evidence and judges strikes for whole columns at once. The
+# references below are the same rules one row at a time (the review as it was written
+# first); on varied hand-made frames (ties, missing values, zero margins, large and
+# negative amounts) both must give exactly the same text and the same verdicts.
+
+
+
+def reference_unprofitable(inputs, settings=SETTINGS):
+    profit = inputs["operating_profit"].fillna(0.0)
+    failed = profit < -settings.unprofitable_min_loss
+    evidence, repair = rv._empty(inputs.index), rv._empty(inputs.index)
+    driver_costs = inputs[[f"cost_{driver}" for driver in COST_DRIVERS]].fillna(0.0)
+    for row in inputs.index[failed]:
+        costs = driver_costs.loc[row].sort_values(ascending=False)
+        top = [(column.removeprefix("cost_"), amount) for column, amount in costs.items() if amount > 0][:2]
+        named = ", ".join(f"{rv.DRIVER_WORDS[driver]} {amount:,.0f}" for driver, amount in top)
+        margin = inputs.at[row, "gross_margin"]
+        evidence[row] = (
+            f"lost {-profit[row]:,.0f} after cost to serve {inputs.at[row, 'cost_to_serve']:,.0f}"
+            f" on gross margin {margin:,.0f} (largest: {named})"
+        )
+        repairs = [rv.DRIVER_REPAIRS[driver] for driver, _ in top[:1]]
+        if margin <= 0.05 * max(inputs.at[row, "revenue"], 1.0):
+            repairs.insert(0, "reprice: stop discounts that leave no margin")
+        repair[row] = "; ".join(repairs)
+    return failed, evidence, repair
+
+
+def reference_segment_median(inputs, column, among):
+    medians = inputs[among].groupby(["quarter", "segment"])[column].median()
+    keys = pd.MultiIndex.from_frame(inputs[["quarter", "segment"]])
+    return pd.Series(medians.reindex(keys).to_numpy(), index=inputs.index)
+
+
+def reference_headache(inputs, settings=SETTINGS):
+    ratio = inputs["headache_ratio"].astype(float).fillna(0.0)
+    minutes = inputs["service_minutes"].fillna(0.0)
+    served = minutes > 0
+    ranked = ratio.where(served).groupby(inputs["quarter"]).rank(pct=True, method="max")
+    worst = ranked > 1 - settings.headache_worst_share
+    typical = reference_segment_median(inputs.assign(_minutes=minutes), "_minutes", served)
+    far_above = minutes >= settings.headache_min_multiple * typical.fillna(0.0)
+    failed = (worst & far_above & served).fillna(False).astype(bool)
+    support_hours = inputs["ticket_minutes"].fillna(0.0) / 60
+    typical_hours = reference_segment_median(inputs.assign(_hours=support_hours), "_hours", inputs["orders"] > 0)
+    rush_share = inputs["rush_orders"] / inputs["orders"].where(inputs["orders"] > 0)
+    typical_rush = reference_segment_median(inputs.assign(_rush=rush_share), "_rush", inputs["orders"] > 0)
+    evidence, repair = rv._empty(inputs.index), rv._empty(inputs.index)
+    for row in inputs.index[failed]:
+        parts, repairs = [], []
+        if support_hours[row] > 0:
+            parts.append(f"support {support_hours[row]:,.1f} h this quarter{rv._times(support_hours[row], typical_hours[row])}")
+            repairs.append(rv.DRIVER_REPAIRS["support"])
+        if rush_share[row] >= 0.25:
+            parts.append(f"{rush_share[row]:.0%} of orders rush (segment median {typical_rush[row]:.0%})")
+            repairs.append(rv.DRIVER_REPAIRS["rush"])
+        if inputs.at[row, "manual_orders"] > 0 and inputs.at[row, "manual_orders"] >= 0.5 * inputs.at[row, "orders"]:
+            parts.append(f"{int(inputs.at[row, 'manual_orders'])} of {int(inputs.at[row, 'orders'])} orders keyed by hand")
+            repairs.append(rv.DRIVER_REPAIRS["manual_entry"])
+        minutes_, margin = inputs.at[row, "service_minutes"], inputs.at[row, "gross_margin"]
+        per_margin = "no margin to cover it" if margin <= 0 else f"{minutes_ / margin * 100:,.0f} service minutes per 100 of margin"
+        evidence[row] = "headache: " + "; ".join(parts + [per_margin])
+        repair[row] = "; ".join(repairs) or rv.DRIVER_REPAIRS["order_handling"]
+    return failed, evidence, repair
+
+
+def reference_relationship(inputs, settings=SETTINGS):
+    weights = settings.incident_weights
+    points = sum(inputs[f"severity_{kind}"] * weight for kind, weight in weights.items())
+    failed = points >= settings.incident_points_threshold
+    evidence, repair = rv._empty(inputs.index), rv._empty(inputs.index)
+    for row in inputs.index[failed]:
+        parts = [
+            f"{kind.replace('_', ' ')} (total severity {int(inputs.at[row, f'severity_{kind}'])})"
+            for kind in weights
+            if inputs.at[row, f"severity_{kind}"] > 0
+        ]
+        evidence[row] = f"{int(inputs.at[row, 'incidents'])} relationship incidents: " + ", ".join(parts)
+        repair[row] = "hold prices; put the terms in a written agreement" if inputs.at[row, "severity_price_pressure"] > 0 else rv.DRIVER_REPAIRS["relationship"]
+    return failed, evidence, repair
+
+
+def reference_our_share(inputs):
+    texts = rv._empty(inputs.index)
+    tickets, minutes, fixes = inputs["our_tickets"].fillna(0), inputs["our_ticket_minutes"].fillna(0.0), inputs["payment_our_fix"].fillna("")
+    for row in inputs.index[(tickets > 0) | (fixes != "")]:
+        parts = []
+        if tickets[row] > 0:
+            parts.append(f"we caused {int(tickets[row])} of their tickets ({minutes[row] / 60:,.1f} h), not counted against them")
+        if fixes[row]:
+            parts.append(fixes[row])
+        texts[row] = "; ".join(parts)
+    return texts
+
+
+def varied_inputs(rows: int, seed: int) -> pd.DataFrame:
+    """Review inputs with everything the evidence must cope with: equal driver costs,
+    missing costs, zero and negative margins, large losses, no orders, many segments."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i % (rows // 3 + 1):05d}" for i in range(rows)],
+            "quarter": rng.choice(QUARTERS, rows),
+            "segment": rng.choice(["small-business", "enterprise", "public"], rows),
+            "orders": rng.choice([0, 1, 2, 4, 10, 40, 1500], rows),
+            "revenue": rng.choice([0.0, 0.5, 900.0, 12_345.675, 2.5e6, np.nan], rows),
+            "gross_margin": rng.choice([-500.0, 0.0, 0.04, 25.5, 1500.0, 333_333.5, np.nan], rows),
+            "operating_profit": rng.choice([-1e9, -1_234_567.5, -250.5, -251.0, -2.5, 100.0, np.nan], rows),
+            "cost_to_serve": rng.choice([0.0, 2400.0, 1_000_000.49, 0.5, np.nan], rows),
+            "ticket_minutes": rng.choice([0.0, 1.0, 3.0, 9.0, 90.0, 2400.0, 0.15 * 60, np.nan], rows),
+            "service_minutes": rng.choice([0.0, 10.0, 100.0, 3000.0, 45_000.0, np.nan], rows),
+            "headache_ratio": rng.choice([0.0, 0.2, 1.0, 5.0, 5.0, 50.0, np.nan], rows),
+            "incidents": rng.choice([0, 1, 2, 3, 12], rows),
+            "our_tickets": rng.choice([0, 0, 1, 5, 1200], rows),
+            "our_ticket_minutes": rng.choice([0.0, 186.0, 3.0, 0.15 * 60, 1e7], rows),
+            "payment_our_fix": rng.choice(["", "", "we invoiced late; not counted", "fix the dunning letter"], rows),
+        }
+    )
+    frame["rush_orders"] = (frame["orders"] * rng.choice([0.0, 0.25, 0.5, 1 / 3, 1.0], rows)).astype(int)
+    frame["manual_orders"] = (frame["orders"] * rng.choice([0.0, 0.5, 0.49, 1.0], rows)).astype(int)
+    for kind in SETTINGS.incident_weights:
+        frame[f"severity_{kind}"] = rng.choice([0, 0, 1, 2, 3, 9], rows)
+    for driver in COST_DRIVERS:
+        frame[f"cost_{driver}"] = rng.choice([0.0, 0.0, 100.0, 100.0, 1500.0, 600.5, -20.0, np.nan, 2_000_000.5], rows)
+    return frame
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_evidence_for_whole_columns_equals_row_by_row(seed):
+    inputs = varied_inputs(1500, seed)
+    for reference, criterion in [
+        (reference_unprofitable, rv.unprofitable(SETTINGS)),
+        (reference_headache, rv.headache(SETTINGS)),
+        (reference_relationship, rv.relationship(SETTINGS)),
+    ]:
+        failed, evidence, repair = reference(inputs)
+        verdict = criterion.judge(inputs)
+        assert failed.any(), criterion.name
+        pd.testing.assert_series_equal(verdict.failed, failed, check_names=False)
+        pd.testing.assert_series_equal(verdict.evidence, evidence)
+        pd.testing.assert_series_equal(verdict.repair, repair)
+    pd.testing.assert_series_equal(rv.our_share(inputs), reference_our_share(inputs))
+
+
+def test_numbers_read_exactly_as_python_formats_them():
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [
+            rng.normal(0, 1e4, 20_000),
+            rng.integers(-10**7, 10**7, 5_000) / 20,  # halves, the ties of rounding
+            rng.integers(-10**6, 10**6, 5_000) / 200,  # x.xx5 near the ties of one decimal
+            np.arange(-3000, 3000) * 0.05,
+            [0.0, -0.0, 0.05, 0.15, 0.25, 0.35, 2.5, 3.5, -0.04, 999.95, 999_999.5, 1e15, 2.0**52, 2.0**53 + 2, -1e300, np.inf, -np.inf, np.nan],
+        ]
+    )
+    for decimals, grouping, percent in [(0, True, False), (1, True, False), (1, False, False), (0, False, True), (2, True, False)]:
+        spec = f"{',' if grouping else ''}.{decimals}{'%' if percent else 'f'}"
+        expected = [format(value, spec) for value in values.tolist()]
+        assert rv._number(values, decimals, grouping=grouping, percent=percent).tolist() == expected, spec
+    whole = np.array([0, 7, 999, 1000, 123_456_789, -5, -1000])
+    assert rv._whole(whole).tolist() == [str(int(v)) for v in whole.tolist()]
+    assert rv._whole(np.array([2.9, -2.9, 1e6])).tolist() == ["2", "-2", "1000000"]
+
+
+def test_reasons_and_repairs_join_as_row_by_row():
+    rng = np.random.default_rng(3)
+    texts = ["", "", "", "nan", "a", "b", "a; b", "b; a", "a; ; c", "nan; d", "charge for rush delivery", "lost 1,000 (largest: x)"]
+    columns = [rng.choice(texts, 5000).astype(object) for _ in range(4)]
+    as_text = [pd.Series(column, dtype="str") for column in columns]
+    stacked = np.column_stack(columns)
+    assert rv._join_columns(as_text, 5000).tolist() == rv._join(stacked)
+    assert rv._join_unique(columns, 5000).tolist() == rv._join(stacked, unique=True)
+    with_missing = [np.where(rng.random(5000) < 0.1, None, column) for column in columns]
+    assert rv._join_unique(with_missing, 5000).tolist() == rv._join(np.column_stack(with_missing), unique=True)
+
+
+def reference_assign_status(judged, customers_, quarter, settings, future_value_rank=None, p_alive=None):
+    window = rv.window_of(quarter, settings)
+    in_window = judged[judged["quarter"].isin(window)]
+    struck = in_window[in_window["failed"]].sort_values("quarter", kind="stable")
+    strike_lists = struck.groupby("customer_id")["quarter"].agg(list)
+    latest_strike = struck.groupby("customer_id").last()
+    card = customers_.set_index("customer_id")[[c for c in customers_.columns if c != "customer_id"]].copy()
+    card["strike_quarters"] = strike_lists.reindex(card.index).apply(lambda q: q if isinstance(q, list) else [])
+    card["strikes"] = card["strike_quarters"].str.len().astype(int)
+    now = judged[judged["quarter"] == str(quarter)].set_index("customer_id")
+    card["failing_now"] = now["failed"].reindex(card.index).fillna(False).astype(bool)
+    latest = latest_strike.reindex(card.index)
+    card["reasons"] = latest["reasons"].fillna("")
+    stale = card["strikes"].gt(0) & ~card["failing_now"]
+    card.loc[stale, "reasons"] = "in " + latest.loc[stale, "quarter"] + ": " + card.loc[stale, "reasons"]
+    card["repairs"] = latest["repairs"].fillna("")
+    shares = in_window[in_window["our_share"] != ""].sort_values("quarter", kind="stable").groupby("customer_id")["our_share"].last()
+    card["our_share"] = shares.reindex(card.index).fillna("")
+    status = pd.Series("healthy", index=card.index, dtype=object)
+    status[card["strikes"] == 1] = "watch"
+    status[card["strikes"] >= 2] = "final_notice"
+    status[(card["strikes"] >= settings.strikes_for_let_go) & card["failing_now"]] = "let_go"
+    if future_value_rank is not None and settings.protect_top_share > 0:
+        rank = future_value_rank.reindex(card.index).fillna(0.0)
+        status[status.isin(["let_go", "final_notice"]) & (rank > 1 - settings.protect_top_share)] = "protected"
+    quarter_end = pd.Timestamp(quarter.end)
+    status[(quarter_end - card["created_on"]).dt.days < settings.min_history_days] = "new"
+    ended = card["ended_on"].notna() & (card["ended_on"] <= quarter_end)
+    quiet = np.zeros(len(card), dtype=bool)
+    if p_alive is not None:
+        recent = [str(quarter.shift(-step)) for step in range(settings.inactive_quiet_quarters)]
+        ordered = judged[judged["quarter"].isin(recent)].groupby("customer_id")["orders"].sum()
+        quiet = (ordered.reindex(card.index).fillna(0).to_numpy() == 0) & (p_alive.reindex(card.index).fillna(1.0).to_numpy() < settings.inactive_p_alive_below)
+    status[ended | quiet] = "inactive"
+    card["status"] = pd.Categorical(status, categories=rv.STATUS_ORDER)
+    card["action"] = [rv._action(s, r) for s, r in zip(card["status"], card["repairs"])]
+    card["strike_quarters"] = card["strike_quarters"].str.join(";")
+    return card.reset_index().drop(columns=["failing_now", "repairs"])
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_status_for_all_customers_at_once_equals_the_plain_formulation(seed):
+    rng = np.random.default_rng(seed)
+    ids = [f"C{i:04d}" for i in range(400)]
+    rows = [
+        {"customer_id": cid, "quarter": quarter, "orders": int(rng.choice([0, 0, 3])), "failed": bool(rng.random() < 0.35),
+         "reasons": str(rng.choice(["", "lost 900", "headache: support 2.0 h"])), "repairs": str(rng.choice(["", "shorten payment terms", "a; b"])),
+         "our_share": str(rng.choice(["", "", "we caused 2 of their tickets (1.0 h), not counted against them"]))}
+        for cid in ids[:380] + ["GHOST"]  # not a customer
+        for quarter in QUARTERS
+        if rng.random() < 0.9  # some quarters missing
+    ]
+    history = pd.DataFrame(rows)
+    history["customer_id"] = history["customer_id"].astype(object)
+    people = pd.DataFrame(
+        {
+            "customer_id": pd.array(ids, dtype="string"),
+            "segment": "small-business",
+            "created_on": pd.to_datetime(rng.choice(["2020-01-01", "2026-05-20", "2026-03-01"], len(ids))),
+            "ended_on": pd.to_datetime(rng.choice([None, None, None, "2026-05-01", "2027-01-01"], len(ids))),
+        }
+    )
+    rank = pd.Series(rng.random(len(ids)), index=pd.Index(ids, dtype="str"))
+    p_alive = pd.Series(rng.random(len(ids)), index=pd.Index(ids, dtype="str")).iloc[::2]
+    for quarter in (NOW, NOW.shift(-1), NOW.shift(1)):
+        for args in [(), (rank,), (rank, p_alive)]:
+            pd.testing.assert_frame_equal(
+                assign_status(history, people, quarter, SETTINGS, *args), reference_assign_status(history, people, quarter, SETTINGS, *args)
+            )
+    over_time = rv.statuses_over_time(history, people, [NOW.shift(-1), NOW], SETTINGS, rank)
+    for quarter in (NOW.shift(-1), NOW):
+        expected = reference_assign_status(history, people, quarter, SETTINGS, rank).set_index("customer_id")["status"].astype(str)
+        pd.testing.assert_series_equal(over_time[str(quarter)], expected, check_names=False)
+
+
+def test_strike_history_marks_equal_the_pivot_table():
+    rng = np.random.default_rng(9)
+    history = judged_history({f"C{i:03d}": list(rng.random(4) < 0.4) for i in range(300)})
+    history = history[rng.random(len(history)) < 0.85]  # quarters without a row
+    history = pd.concat([history, history.iloc[:20].assign(failed=True)], ignore_index=True)  # twice: any failing
+    ids = pd.Series([f"C{i:03d}" for i in range(320)], dtype="string")  # 20 never judged
+    window = rv.window_of(NOW, SETTINGS)
+    failed = history[history["quarter"].isin(window)].pivot_table(index="customer_id", columns="quarter", values="failed", aggfunc="any")
+    failed = failed.reindex(index=ids, columns=window)
+    expected = ["".join("✗" if flag is True else ("✓" if flag is False else "·") for flag in row) for row in failed.astype(object).to_numpy()]
+    assert rv.strike_history(history, ids, window).tolist() == expected
+    assert set(expected) > {"····", "✓✓✓✓"}

@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check raw data against the contract and summarise")
     validate.add_argument("--raw", type=Path, default=paths.RAW_DIR, help="raw data folder (default: data/raw)")
+    validate.add_argument("--config", type=Path, default=None, help="configuration YAML; its engine section says where the data are")
 
     for name, text in (("score", "score a quarter: write the scorecard"), ("report", "score a quarter and render the HTML report")):
         command = commands.add_parser(name, help=text)
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     latest = commands.add_parser("latest-quarter", help="print the last complete quarter in the raw data")
     latest.add_argument("--raw", type=Path, default=paths.RAW_DIR, help="raw data folder (default: data/raw)")
+    latest.add_argument("--config", type=Path, default=None, help="configuration YAML; its engine section says where the data are")
 
     contract_doc = commands.add_parser("contract-doc", help="write docs/data-contract.md from the schemas")
     contract_doc.add_argument("--out", type=Path, default=paths.PROJECT_ROOT / "docs" / "data-contract.md")
@@ -104,7 +106,7 @@ def _config_path(arguments: argparse.Namespace) -> Path | None:
 
 
 def _run_demo(arguments: argparse.Namespace) -> int:
-    from custvalue.contract import raw_folder_has_data
+    from custvalue.engine import raw_folder_has_data
     from custvalue.demo import DemoSpec, generate_world, inject_violations, write_world
 
     if arguments.if_empty and raw_folder_has_data(arguments.out):
@@ -123,10 +125,15 @@ def _run_demo(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _run_validate(arguments: argparse.Namespace) -> int:
-    from custvalue.contract import load_raw
+def _load(arguments: argparse.Namespace):  # noqa: ANN202 - LoadedData, imported lazily for a fast --help
+    from custvalue.config import load_config
+    from custvalue.loading import load_raw
 
-    data = load_raw(arguments.raw)
+    return load_raw(arguments.raw, load_config(_config_path(arguments)).engine)
+
+
+def _run_validate(arguments: argparse.Namespace) -> int:
+    data = _load(arguments)
     print(data.quality().to_string(index=False))
     reasons = data.rejection_reasons()
     if not reasons.empty:
@@ -164,10 +171,9 @@ def _run_report(arguments: argparse.Namespace) -> int:
 
 
 def _run_latest_quarter(arguments: argparse.Namespace) -> int:
-    from custvalue.contract import load_raw
     from custvalue.pipeline import default_quarter
 
-    print(default_quarter(load_raw(arguments.raw)))
+    print(default_quarter(_load(arguments)))
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,21 +21,44 @@ from typing import Any
 
 import yaml
 
+from custvalue.contract import TABLES
 from custvalue.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     backend: str = "duckdb"
-    """Where the heavy aggregation runs: ``duckdb`` (embedded, the default)."""
+    """Where validation and the heavy aggregation run: ``duckdb`` (embedded, reads the raw
+    folder's files), ``postgres`` (a server; name its tables in ``tables``) or ``pyspark``
+    (a Spark session; reads the raw folder's files, or the catalog tables named in ``tables``)."""
     database: str = ":memory:"
     """DuckDB database file, or ``:memory:``."""
     threads: int = 0
     """DuckDB worker threads; 0 lets DuckDB choose."""
+    memory_limit: str = "4GB"
+    """DuckDB memory limit, e.g. ``4GB``: beyond it DuckDB spills to the temporary folder. The models and the review work in pandas beside it (about 8 GB at 1M customers), so keep the two within RAM; empty = DuckDB's default, 80% of RAM."""
+    url: str = ""
+    """PostgreSQL connection, ``postgresql://user@host:5432/database``. Keep the password out of this file: libpq reads ``PGPASSWORD`` or ``~/.pgpass``."""
+    spark_master: str = "local[2]"
+    """Spark master URL: ``local[n]`` on this machine, or a cluster's (``spark://host:7077``, ``yarn``)."""
+    spark_shuffle_partitions: int = 8
+    """``spark.sql.shuffle.partitions``: a few per core for local mode, more on a cluster."""
+    tables: dict[str, str] = field(default_factory=dict)
+    """Contract table -> table in the connection (``schema.table`` or ``table``), e.g. ``orders: sales.orders``. Empty = read the raw folder's files. Required for ``postgres``."""
 
     def validate(self, where: str) -> None:
-        _require(self.backend in {"duckdb"}, f"{where}.backend must be 'duckdb', got {self.backend!r}")
+        _require(self.backend in {"duckdb", "postgres", "pyspark"}, f"{where}.backend must be 'duckdb', 'postgres' or 'pyspark', got {self.backend!r}")
         _require(self.threads >= 0, f"{where}.threads must be >= 0")
+        _require(self.spark_shuffle_partitions >= 1, f"{where}.spark_shuffle_partitions must be >= 1")
+        _require(
+            not self.memory_limit or re.fullmatch(r"[0-9]+(\.[0-9]+)?\s*[KMGT]i?B", self.memory_limit) is not None,
+            f"{where}.memory_limit must look like '6GB', got {self.memory_limit!r}",
+        )
+        if self.backend == "postgres":
+            _require(self.url.startswith(("postgresql://", "postgres://")), f"{where}.url must be a postgresql:// URL for the postgres backend")
+            _require(bool(self.tables), f"{where}.tables must name the table of each contract table for the postgres backend")
+        unknown = sorted(set(self.tables) - set(TABLES))
+        _require(not unknown, f"{where}.tables: unknown contract table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
 
 
 @dataclass(frozen=True)

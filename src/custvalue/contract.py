@@ -1,37 +1,25 @@
-"""The data contract (v1): what the input tables must look like, and validated loading.
+"""The data contract (v1): what the input tables must look like.
 
 The pandera ``DataFrameModel`` classes below are the single statement of the contract.
-The validator runs them, and ``docs/data-contract.md`` is rendered from them by
-:func:`contract_markdown` (a test keeps the two in step).
+The engine's validator (:mod:`custvalue.validation`) compiles their fields and checks into
+Ibis expressions, so the same rules run in DuckDB, PostgreSQL or Spark without pulling a
+table into memory; ``docs/data-contract.md`` is rendered from them by
+:func:`contract_markdown` (a test keeps the two in step). The models also validate a
+pandas frame directly (``Orders.validate(frame)``), and a test shows that they and the
+compiled rules agree.
 
-Loading a raw folder works in three passes, all lazy (every problem is found at once):
-
-1. *Unusable input* — a required file or column missing, a file that cannot be parsed —
-   raises :class:`~custvalue.errors.ContractError` with one line per problem.
-2. *Parsing* — every cell is read as text and parsed to its declared type (ISO dates,
-   decimals, integers, booleans spelled true/false, 1/0 or yes/no). A cell that does not
-   parse quarantines its row.
-3. *Rules* — the pandera checks (ranges, allowed values, uniqueness, cross-column rules)
-   and the reference to ``customers``. A row breaking any rule is quarantined with every
-   reason it fails.
-
-For every table, input rows = accepted + rejected. Raw files are only ever read.
 Rows are numbered from 1 for the first data row (the header is row 0).
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from pathlib import Path
+import re
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
-
-from custvalue.errors import ContractError
 
 ROW_COLUMN = "row"
 REASON_COLUMN = "reason"
@@ -46,8 +34,6 @@ INCIDENT_KINDS = (
     "info_withheld",
     "contract_breach",
 )
-_TRUE_WORDS = {"true", "1", "yes"}
-_FALSE_WORDS = {"false", "0", "no"}
 
 
 def _optional(default: Any = None) -> dict[str, Any]:
@@ -227,300 +213,27 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("incidents", Incidents, required=False, id_column="incident_id"),
     )
 }
-FILE_SUFFIXES = (".csv", ".parquet")
 
 
-@dataclass(frozen=True)
-class TableLoad:
-    """One table after validation."""
-
-    spec: TableSpec
-    source: Path | None
-    sha256: str | None
-    accepted: pd.DataFrame
-    rejected: pd.DataFrame
-    """Rejected rows as they were in the file (text), with ``row`` and ``reason`` columns."""
-    ignored_columns: tuple[str, ...] = ()
-
-    @property
-    def input_rows(self) -> int:
-        return len(self.accepted) + len(self.rejected)
-
-
-@dataclass(frozen=True)
-class LoadedData:
-    """The validated input: accepted rows per table (typed) and the quarantine."""
-
-    raw_dir: Path
-    tables: dict[str, TableLoad] = field(default_factory=dict)
-
-    def accepted(self, name: str) -> pd.DataFrame:
-        return self.tables[name].accepted
-
-    def quality(self) -> pd.DataFrame:
-        """Input, accepted and rejected row counts per table."""
-        rows = [
-            {
-                "table": name,
-                "file": str(load.source.name) if load.source else "(absent)",
-                "input_rows": load.input_rows,
-                "accepted": len(load.accepted),
-                "rejected": len(load.rejected),
-            }
-            for name, load in self.tables.items()
-        ]
-        return pd.DataFrame(rows, columns=["table", "file", "input_rows", "accepted", "rejected"])
-
-    def rejection_reasons(self) -> pd.DataFrame:
-        """Rejected rows counted by table and rule (a row breaking two rules counts under both)."""
-        frames = []
-        for name, load in self.tables.items():
-            if load.rejected.empty:
-                continue
-            rules = load.rejected[REASON_COLUMN].str.split("; ").explode().map(_rule_of_reason)
-            counts = rules.value_counts().rename_axis("rule").reset_index(name="rows")
-            counts.insert(0, "table", name)
-            frames.append(counts)
-        if not frames:
-            return pd.DataFrame(columns=["table", "rule", "rows"])
-        return pd.concat(frames, ignore_index=True).sort_values(["table", "rows", "rule"], ascending=[True, False, True])
-
-    def event_dates(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-        """The first and last dated event in the accepted data (orders, invoices, tickets,
-        incidents), or ``None`` when there is none."""
-        columns = (("orders", "order_date"), ("invoices", "issue_date"), ("support_tickets", "opened_on"), ("incidents", "date"))
-        dates = pd.concat(
-            [self.tables[name].accepted[column] for name, column in columns if name in self.tables], ignore_index=True
-        ).dropna()
-        return (dates.min(), dates.max()) if len(dates) else None
-
-    def last_event_date(self) -> pd.Timestamp | None:
-        """The latest dated event in the accepted data."""
-        span = self.event_dates()
-        return span[1] if span else None
-
-    def source_hashes(self) -> dict[str, str | None]:
-        return {name: load.sha256 for name, load in self.tables.items()}
-
-
-def find_table_file(raw_dir: Path, name: str) -> Path | None:
-    """The file holding table ``name`` in ``raw_dir`` (``name.csv`` or ``name.parquet``)."""
-    candidates = [raw_dir / f"{name}{suffix}" for suffix in FILE_SUFFIXES]
-    present = [path for path in candidates if path.is_file()]
-    if len(present) > 1:
-        raise ContractError(f"{raw_dir}: both {present[0].name} and {present[1].name} present; keep one")
-    return present[0] if present else None
-
-
-def raw_folder_has_data(raw_dir: Path) -> bool:
-    """Whether ``raw_dir`` holds any table file of the contract."""
-    return raw_dir.is_dir() and any(
-        (raw_dir / f"{name}{suffix}").is_file() for name in TABLES for suffix in FILE_SUFFIXES
-    )
-
-
-def read_as_text(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file with every cell as text (missing = ``<NA>``).
-
-    Raises ContractError when the file cannot be parsed.
-    """
-    try:
-        if path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-            text = pd.DataFrame(
-                {column: _values_as_text(frame[column]) for column in frame.columns}, index=frame.index
-            )
-        else:
-            text = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8", skipinitialspace=False
-            )
-    except UnicodeDecodeError as error:
-        raise ContractError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except Exception as error:  # noqa: BLE001 - any parser failure makes the file unusable
-        raise ContractError(f"{path}: cannot be parsed ({' '.join(str(error).split())})") from None
-    text.columns = [str(column).strip() for column in text.columns]
-    text = text.astype("string").apply(lambda column: column.str.strip())
-    text.index = pd.RangeIndex(1, len(text) + 1)
-    return text
-
-
-def _values_as_text(column: pd.Series) -> pd.Series:
-    """Typed Parquet values as the text a CSV would hold, so both go through one parser."""
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return column.dt.strftime("%Y-%m-%d").astype("string")
-    if column.dtype == object:
-        column = column.map(lambda value: value.isoformat() if hasattr(value, "isoformat") else value)
-    return column.astype("string")
-
-
-def load_raw(raw_dir: Path | str) -> LoadedData:
-    """Read and validate every table of the contract in ``raw_dir``.
-
-    Returns
-    -------
-    LoadedData
-        Accepted rows (typed) and quarantined rows (as text, with ``row`` and ``reason``).
-
-    Raises
-    ------
-    ContractError
-        When the input cannot be used at all; one message line per problem.
-    """
-    raw_dir = Path(raw_dir)
-    if not raw_dir.is_dir():
-        raise ContractError(f"{raw_dir}: raw data folder not found")
-    texts: dict[str, tuple[Path | None, pd.DataFrame]] = {}
-    problems: list[str] = []
-    for name, spec in TABLES.items():
-        try:
-            path = find_table_file(raw_dir, name)
-        except ContractError as error:
-            problems.extend(error.problems)
-            continue
-        if path is None:
-            if spec.required:
-                problems.append(f"{raw_dir / (name + '.csv')}: required table '{name}' is missing (CSV or Parquet)")
-            texts[name] = (None, pd.DataFrame(columns=list(spec.columns), dtype="string"))
-            continue
-        try:
-            text = read_as_text(path)
-        except ContractError as error:
-            problems.extend(error.problems)
-            continue
-        missing = [column for column in spec.required_columns() if column not in text.columns]
-        problems.extend(f"{path}: column '{column}': required column is missing" for column in missing)
-        texts[name] = (path, text)
-    if problems:
-        raise ContractError(problems)
-
-    loads: dict[str, TableLoad] = {}
-    known_customers: pd.Index | None = None
-    for name, spec in TABLES.items():
-        path, text = texts[name]
-        load = validate_table(spec, text, path, known_customers)
-        loads[name] = load
-        if name == "customers":
-            known_customers = pd.Index(load.accepted["customer_id"])
-    return LoadedData(raw_dir=raw_dir, tables=loads)
-
-
-def validate_table(
-    spec: TableSpec, text: pd.DataFrame, source: Path | None = None, known_customers: pd.Index | None = None
-) -> TableLoad:
-    """Parse and check one table given as text; split it into accepted and rejected rows.
-
-    ``known_customers`` enables the reference check on ``customer_id``.
-    """
-    columns = spec.columns
-    reasons: dict[int, list[str]] = {}
-
-    def reject(rows: pd.Index, message: str) -> None:
-        for row in rows:
-            reasons.setdefault(int(row), []).append(message)
-
-    typed = pd.DataFrame(index=text.index)
-    for name, column in columns.items():
-        metadata = column.metadata or {}
-        if name in text.columns:
-            raw = text[name]
-        else:
-            raw = pd.Series(pd.NA, index=text.index, dtype="string")
-        parsed, unparsable = _parse_column(raw, column)
-        for kind_message, rows in unparsable.items():
-            for row in rows:
-                reject(pd.Index([row]), f"{name}: {kind_message} (got {_quote(raw.loc[row])})")
-        if metadata.get("optional") and metadata.get("default") is not None:
-            parsed = parsed.fillna(metadata["default"]).astype(parsed.dtype) if parsed.isna().any() else parsed
-        typed[name] = parsed
-
-    # Rows already failing to parse are checked too, so every problem is reported at once;
-    # their unparsable cells are missing here and only their parse reason is given.
-    try:
-        spec.model.validate(_for_pandera(typed, columns), lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-        cases = cases[cases["index"].notna()]
-        for _, case in cases.iterrows():
-            row = int(case["index"])
-            column = case["column"]
-            already_unparsable = any(reason.startswith(f"{column}: ") for reason in reasons.get(row, []))
-            # The parser guarantees types, so a dtype failure only restates a missing or
-            # unparsable cell, which has its own reason.
-            if str(case["check"]).startswith("dtype(") or (already_unparsable and case["check"] == "not_nullable"):
-                continue
-            raw_value = text[column].loc[row] if isinstance(column, str) and column in text.columns else case["failure_case"]
-            message = _rule_message(case, raw_value)
-            if message not in reasons.get(row, []):
-                reject(pd.Index([row]), message)
-
-    for name, column in columns.items():
-        target = (column.metadata or {}).get("references")
-        if target and known_customers is not None:
-            unknown = typed.index[typed[name].notna() & ~typed[name].isin(known_customers)]
-            reject(unknown, f"{name}: unknown customer (not an accepted row of {target})")
-
-    rejected_rows = pd.Index(sorted(reasons), dtype=int)
-    accepted = typed.drop(index=rejected_rows).reset_index(drop=True)
-    rejected = text.loc[rejected_rows].copy()
-    rejected.insert(0, ROW_COLUMN, rejected_rows.to_numpy())
-    rejected[REASON_COLUMN] = ["; ".join(reasons[row]) for row in rejected_rows]
-    ignored = tuple(column for column in text.columns if column not in columns)
-    return TableLoad(
-        spec=spec,
-        source=source,
-        sha256=_sha256(source) if source else None,
-        accepted=accepted,
-        rejected=rejected.reset_index(drop=True),
-        ignored_columns=ignored,
-    )
-
-
-def _parse_column(raw: pd.Series, column: pa.Column) -> tuple[pd.Series, dict[str, list[int]]]:
-    """Parse text to the column's type. Returns the parsed column and the rows that failed."""
+def column_kind(column: pa.Column) -> str:
+    """What a contract column holds: ``text``, ``date``, ``decimal``, ``integer`` or ``boolean``."""
     dtype = str(column.dtype)
-    present = raw.notna()
     if dtype.startswith("datetime64"):
-        parsed = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
-        failed = present & parsed.isna()
-        return parsed.astype("datetime64[ns]"), _failed_rows(failed, "not an ISO date YYYY-MM-DD")
-    if dtype in {"float64", "Int64"}:
-        numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
-        failed = present & ~np.isfinite(numbers.fillna(np.nan).to_numpy(dtype=float, na_value=np.nan))
-        if dtype == "float64":
-            return numbers.where(~failed), _failed_rows(failed, "not a number")
-        fractional = present & ~failed & (numbers.fillna(0) % 1 != 0)
-        integers = numbers.where(~(failed | fractional)).round().astype("Int64")
-        problems = _failed_rows(failed, "not a number")
-        problems.update(_failed_rows(fractional, "not a whole number"))
-        return integers, problems
-    if dtype == "bool":
-        lowered = raw.str.lower()
-        truth = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-        truth[lowered.isin(_TRUE_WORDS).fillna(False).astype(bool)] = True
-        truth[lowered.isin(_FALSE_WORDS).fillna(False).astype(bool)] = False
-        failed = present & truth.isna()
-        return truth, _failed_rows(failed, "not a boolean (true/false, 1/0, yes/no)")
-    return raw.astype("string"), {}
+        return "date"
+    return {"float64": "decimal", "Int64": "integer", "bool": "boolean"}.get(dtype, "text")
 
 
-def _for_pandera(typed: pd.DataFrame, columns: dict[str, pa.Column]) -> pd.DataFrame:
-    """Cast parsed columns to the dtypes the schema declares (missing booleans stay
-    missing as object so pandera reports them as null rather than failing the cast)."""
-    frame = typed.copy()
-    for name, column in columns.items():
-        dtype = str(column.dtype)
-        if dtype == "bool":
-            values = frame[name]
-            frame[name] = values.astype(bool) if values.notna().all() else values.astype(object)
-        elif dtype.startswith("string") or dtype == "str":
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), None).astype(column.dtype.type)
-    return frame
-
-
-def _failed_rows(mask: pd.Series, message: str) -> dict[str, list[int]]:
-    rows = mask.index[mask.fillna(False).astype(bool)].tolist()
-    return {message: rows} if rows else {}
-
+PARSE_MESSAGES = {
+    "date": "not an ISO date YYYY-MM-DD",
+    "decimal": "not a number",
+    "integer": "not a number",
+    "boolean": "not a boolean (true/false, 1/0, yes/no)",
+}
+"""Why a cell of each kind fails to parse (a fractional integer: ``not a whole number``)."""
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
+MISSING_MESSAGE = "required value is missing"
+UNKNOWN_CUSTOMER_MESSAGE = "unknown customer (not an accepted row of {target})"
 
 _CHECK_WORDS = {
     "greater_than_or_equal_to": lambda s: f"must be >= {_number(s['min_value'])}",
@@ -529,58 +242,50 @@ _CHECK_WORDS = {
     "isin": lambda s: f"must be one of {', '.join(map(str, s['allowed_values']))}",
     "str_length": lambda s: "must not be empty",
     "unique": lambda s: "duplicate of an earlier row",
-    "not_nullable": lambda s: "required value is missing",
 }
+SILENT_CHECKS = frozenset({"str_length"})
+"""Checks whose message does not repeat the offending value (it is empty)."""
 
 
-def _rule_message(case: pd.Series, raw_value: Any) -> str:
-    check = str(case["check"])
-    column = case["column"]
-    name = check.split("(")[0]
-    if case["schema_context"] == "DataFrameSchema" or column is None or pd.isna(column):
-        return f"{check} does not hold"
-    statistics = _statistics_of(column, name)
-    words = _CHECK_WORDS.get(name)
-    description = words(statistics) if words else check
-    suffix = "" if name in {"not_nullable", "str_length"} or pd.isna(raw_value) else f" (got {_quote(raw_value)})"
-    return f"{column}: {description}{suffix}"
+def check_message(check: pa.Check) -> str:
+    """The words of a column check's failure, e.g. ``must be >= 0``."""
+    words = _CHECK_WORDS.get(check.name)
+    if words is None:
+        raise NotImplementedError(f"no message for the contract check {check.name!r}")
+    return words(dict(check.statistics or {}))
 
 
-def _rule_of_reason(reason: str) -> str:
+def ordering_rule(check: pa.Check) -> tuple[str, str]:
+    """``(larger, smaller)`` of a row rule named ``"a >= b"`` or ``"a <= b"``.
+
+    The name is the rule's declarative statement (the pandas check implements it with
+    :func:`_not_before`); the engine's validator compiles it from the name.
+    """
+    match = re.fullmatch(r"(\w+) (>=|<=) (\w+)", check.name or "")
+    if match is None:
+        raise NotImplementedError(f"the row rule {check.name!r} is not of the form 'a >= b' or 'a <= b'")
+    left, operator, right = match.groups()
+    return (left, right) if operator == ">=" else (right, left)
+
+
+def rule_of_reason(reason: str) -> str:
     """A reason without the offending value, for counting: ``revenue: must be >= 0``."""
     return reason.split(" (got ")[0]
 
 
-def _statistics_of(column: str, check_name: str) -> dict[str, Any]:
-    for spec in TABLES.values():
-        if column in spec.columns:
-            for check in spec.columns[column].checks:
-                if check.name == check_name:
-                    return dict(check.statistics or {})
-    return {}
+def quote(value: Any) -> str:
+    """An offending value as a message shows it: quoted, at most 40 characters."""
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return repr(text)
 
 
 def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _quote(value: Any) -> str:
-    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-    text = text if len(text) <= 40 else text[:37] + "..."
-    return repr(text)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def contract_markdown() -> str:
     """Render the contract as Markdown (the body of ``docs/data-contract.md``)."""
-    kinds = {"str": "string", "datetime64[ns]": "date", "float64": "decimal", "Int64": "integer", "bool": "boolean"}
     parts = [
         "# Data contract (v1)",
         "",
@@ -592,8 +297,15 @@ def contract_markdown() -> str:
         "(any case). An empty cell is a missing value. Columns marked *optional* may be left out of the",
         "file; their default is used. Other columns are ignored (and listed on the data-quality page).",
         "",
+        "Instead of files, the tables can live in PostgreSQL or a Spark catalog: `engine.tables` in the",
+        "configuration names the table of each contract table (see the README, \"Where the data live\").",
+        "The same rules then run in that database. Columns typed there (dates, numbers, booleans) are",
+        "taken as they are; text columns are parsed as in a file.",
+        "",
         "A row that breaks any rule is quarantined to `data/processed/<quarter>/rejected/<table>.csv`,",
         "as it was in the file, with its row number (1 = first data row) and every reason it fails.",
+        "A database table has no file order: its rows are numbered in the order of the table's key, then",
+        "of its other columns, so of two rows with the same key the one sorting first is kept.",
         "For every table, input rows = accepted + rejected. A missing required file or column, or a file",
         "that cannot be parsed, stops the run with one line per problem (exit code 2).",
         "",
@@ -605,7 +317,7 @@ def contract_markdown() -> str:
         parts += ["| column | type | rules |", "| --- | --- | --- |"]
         for name, column in schema.columns.items():
             metadata = column.metadata or {}
-            kind = kinds.get(str(column.dtype), "string" if "str" in str(column.dtype) else str(column.dtype))
+            kind = {"text": "string"}.get(column_kind(column), column_kind(column))
             rules = [column.description or ""]
             if metadata.get("optional"):
                 default = metadata.get("default")

@@ -1,55 +1,307 @@
-"""The data engine: where the heavy per-row work runs.
+"""The data engine: where the heavy per-row work runs, and where the input is read.
 
-Validated tables are handed to an Ibis backend (embedded DuckDB by default); feature
-code is written as Ibis expressions, so the same code can run on another backend, and
-only compact per-customer results come back to pandas.
+Feature code is written once as Ibis expressions; the engine is the Ibis connection that
+runs them. Three backends are supported:
+
+``duckdb`` (default)
+    Embedded DuckDB reads the CSV or Parquet files of the raw folder directly.
+``postgres``
+    A PostgreSQL server (a warehouse); the configuration names the tables holding
+    the contract's tables. Validated rows are kept in temporary tables of the session.
+``pyspark``
+    A Spark session (``local[n]`` or a cluster master); it reads the raw folder's files
+    (any path Spark can read) or tables of its catalog. Validated rows are cached views.
+
+Only compact, per-customer results come back to pandas (:func:`fetch`).
+
+Everything that differs between backends (opening a connection, reading a source with its
+row numbers, keeping a result) lives in this module; the rest of the package is backend
+neutral.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from custvalue.config import EngineSettings
-from custvalue.contract import TABLES, LoadedData
+from custvalue.contract import TABLES
+from custvalue.errors import ContractError
+
+ROW = "source_row"
+"""Column holding a source row's number: 1 = the first data row of the file (header = 0);
+for a database table, the position in the order of its key (then all other columns)."""
+
+FILE_SUFFIXES = (".csv", ".parquet")
+BACKENDS = ("duckdb", "postgres", "pyspark")
 
 
 @dataclass(frozen=True)
 class Engine:
-    """An Ibis connection holding the accepted rows of every contract table."""
+    """An Ibis connection holding the accepted rows of every contract table.
+
+    ``names`` maps a contract table to the table holding it in the connection (by
+    default the table has the contract's name).
+    """
 
     connection: BaseBackend
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def backend(self) -> str:
+        return self.connection.name
 
     def table(self, name: str) -> ibis.Table:
         """The accepted rows of table ``name`` as an Ibis expression."""
-        return self.connection.table(name)
+        return self.connection.table(self.names.get(name, name))
+
+    def has_table(self, name: str) -> bool:
+        """Whether the engine holds table ``name``."""
+        try:
+            self.table(name)
+        except Exception:  # noqa: BLE001 - any lookup failure means "not there"
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one contract table comes from, as an Ibis table of text or typed columns
+    plus :data:`ROW`."""
+
+    name: str
+    location: str
+    """What messages name: the file's path, or ``<backend> table <name>``."""
+    table: ibis.Table
+    backend: str
+    path: Path | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [column for column in self.table.columns if column != ROW]
+
+    def sha256(self) -> str | None:
+        return file_sha256(self.path) if self.path is not None else None
 
 
 def connect(settings: EngineSettings | None = None) -> BaseBackend:
     """Open the configured backend (a fresh embedded DuckDB unless configured otherwise)."""
     settings = settings or EngineSettings()
-    connection = ibis.duckdb.connect(settings.database)
+    settings.validate("engine")
+    if settings.backend == "postgres":
+        return _connect_postgres(settings)
+    if settings.backend == "pyspark":
+        return _connect_spark(settings)
+    config: dict[str, object] = {
+        # Spilled blocks go to the system's temporary folder, never into the working folder.
+        "temp_directory": os.path.join(tempfile.gettempdir(), f"custvalue-duckdb-{os.getpid()}"),
+    }
     if settings.threads:
-        connection.raw_sql(f"SET threads = {int(settings.threads)}")
-    return connection
+        config["threads"] = int(settings.threads)
+    if settings.memory_limit:
+        config["memory_limit"] = settings.memory_limit
+    return ibis.duckdb.connect(settings.database, **config)
 
 
-def load_engine(data: LoadedData, settings: EngineSettings | None = None) -> Engine:
-    """Put the accepted rows of every table into a new engine connection."""
-    connection = connect(settings)
-    for name in TABLES:
-        connection.create_table(name, _engine_ready(data.accepted(name)), overwrite=True)
-    return Engine(connection)
+def _connect_postgres(settings: EngineSettings) -> BaseBackend:
+    url = settings.url.replace("postgresql://", "postgres://", 1)
+    try:
+        return ibis.connect(url)
+    except Exception as error:  # noqa: BLE001 - any driver failure is a configuration problem
+        raise ContractError(f"engine.url: cannot connect to PostgreSQL ({_one_line(error)})") from None
 
 
-def _engine_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give every column a concrete type the engine understands (nullable booleans with no
-    missing values become plain booleans; all-missing columns keep their declared type)."""
-    ready = frame.copy()
-    for column in ready.columns:
-        if str(ready[column].dtype) == "boolean":
-            ready[column] = ready[column].fillna(False).astype(bool)
-    return ready
+def _connect_spark(settings: EngineSettings) -> BaseBackend:
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(settings.spark_master).appName("custvalue")
+    for key, value in {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        # Dates in the contract are dates; a pre-Gregorian date is a data error, not a calendar question.
+        "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+        "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    }.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return ibis.pyspark.connect(session)
+
+
+def find_table_file(raw_dir: Path, name: str) -> Path | None:
+    """The file holding table ``name`` in ``raw_dir`` (``name.csv`` or ``name.parquet``)."""
+    candidates = [raw_dir / f"{name}{suffix}" for suffix in FILE_SUFFIXES]
+    present = [path for path in candidates if path.is_file()]
+    if len(present) > 1:
+        raise ContractError(f"{raw_dir}: both {present[0].name} and {present[1].name} present; keep one")
+    return present[0] if present else None
+
+
+def raw_folder_has_data(raw_dir: Path) -> bool:
+    """Whether ``raw_dir`` holds any table file of the contract."""
+    return raw_dir.is_dir() and any(
+        (raw_dir / f"{name}{suffix}").is_file() for name in TABLES for suffix in FILE_SUFFIXES
+    )
+
+
+def open_file(connection: BaseBackend, name: str, path: Path) -> Source:
+    """Read ``path`` (CSV as text, Parquet typed) in the engine, numbering its rows in file order.
+
+    Raises ContractError when the file cannot be parsed.
+    """
+    view = f"cv_source_{name}"
+    try:
+        if connection.name == "pyspark":
+            table = _spark_file(connection, view, path)
+        else:
+            table = _duckdb_file(connection, view, path)
+        table.limit(1).to_pyarrow()  # parse errors surface here, not in a later query
+    except ContractError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any reader failure makes the file unusable
+        message = _one_line(error)
+        if "unicode" in message.lower() or "utf-8" in message.lower() or "utf8" in message.lower():
+            raise ContractError(f"{path}: not UTF-8 text ({message[:160]})") from None
+        raise ContractError(f"{path}: cannot be parsed ({message[:300]})") from None
+    stripped = {column.strip(): column for column in table.columns if column != ROW and column.strip() != column}
+    if stripped:
+        table = table.rename(stripped)
+    return Source(name, str(path), table, connection.name, path)
+
+
+def _duckdb_file(connection: BaseBackend, view: str, path: Path) -> ibis.Table:
+    location = str(path).replace("'", "''")
+    if path.suffix == ".parquet":
+        reader = f"SELECT file_row_number + 1 AS {ROW}, * EXCLUDE (file_row_number) FROM read_parquet('{location}', file_row_number = true)"
+    else:
+        # Every cell as text (the contract's parser types it); an empty cell is missing.
+        # row_number() OVER () is a streaming window in DuckDB: it keeps the file's order.
+        reader = (
+            f"SELECT row_number() OVER () AS {ROW}, * FROM read_csv('{location}', header = true, all_varchar = true, "
+            "delim = ',', quote = '\"', escape = '\"', auto_detect = true, normalize_names = false, encoding = 'utf-8')"
+        )
+    connection.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {reader}')
+    return connection.table(view)
+
+
+def _spark_file(connection: BaseBackend, view: str, path: Path) -> ibis.Table:
+    session = connection._session  # noqa: SLF001 - ibis exposes no public handle to the session
+    if path.suffix == ".parquet":
+        frame = session.read.parquet(str(path))
+    else:
+        frame = session.read.csv(str(path), header=True, inferSchema=False, encoding="UTF-8", multiLine=True, escape='"')
+    numbered = _spark_numbered(session, frame).persist()
+    numbered.createOrReplaceTempView(view)
+    return connection.table(view)
+
+
+def _spark_numbered(session, frame):  # noqa: ANN001, ANN202 - pyspark types, imported lazily
+    """``frame`` with :data:`ROW` = its position in the file, computed on the JVM.
+
+    ``monotonically_increasing_id`` is the partition index shifted left 33 bits plus the
+    position within the partition, and partitions of a file scan follow the file's order;
+    adding the row counts of the partitions before gives consecutive numbers. (The result
+    is persisted, so every later query sees the same numbering.)
+    """
+    from pyspark.sql import functions as F
+
+    tagged = frame.withColumn("_cv_partition", F.spark_partition_id()).withColumn("_cv_id", F.monotonically_increasing_id())
+    counts = sorted((row["_cv_partition"], row["count"]) for row in tagged.groupBy("_cv_partition").count().collect())
+    offsets, before = [], 0
+    for partition, count in counts:
+        offsets.append((partition, before))
+        before += count
+    offset_frame = session.createDataFrame(offsets or [(0, 0)], "_cv_partition int, _cv_offset long")
+    position = F.col("_cv_id") - F.shiftleft(F.col("_cv_partition").cast("long"), 33)
+    row = (F.col("_cv_offset") + position + 1).alias(ROW)
+    return tagged.join(F.broadcast(offset_frame), "_cv_partition").select(row, *[F.col(f"`{name}`") for name in frame.columns])
+
+
+def open_table(connection: BaseBackend, name: str, qualified: str, key: str) -> Source:
+    """A table of the connection as the source of contract table ``name``.
+
+    Its rows are numbered in the order of ``key`` then every other column, so "the first
+    of two rows with the same key" is well defined without a file order.
+    """
+    database, _, table_name = qualified.rpartition(".")
+    try:
+        table = connection.table(table_name, database=database or None)
+    except Exception as error:  # noqa: BLE001 - any lookup failure: the table is not there
+        raise ContractError(f"{connection.name} table {qualified}: not found ({_one_line(error)[:160]})") from None
+    order = [key, *[column for column in table.columns if column != key]] if key in table.columns else list(table.columns)
+    numbered = table.mutate(**{ROW: ibis.row_number().over(order_by=order) + 1})
+    return Source(name, f"{connection.name} table {qualified}", numbered.select(ROW, *table.columns), connection.name)
+
+
+def strip_spaces(value: ibis.StringValue, backend: str) -> ibis.StringValue:
+    """``value`` without leading and trailing white space, on any backend.
+
+    ibis 12 renders ``strip()`` for Spark as ``TRIM(' \\t\\n\\r\\v\\f' FROM ...)``, and Spark SQL
+    reads the unknown escapes ``\\v`` and ``\\f`` as the letters v and f (``'false'`` would
+    lose its f). A regular expression says the same thing portably.
+    """
+    if backend == "pyspark":
+        return value.re_replace(r"^\s+|\s+$", "")
+    return value.strip()
+
+
+def materialize(connection: BaseBackend, name: str, expression: ibis.Table) -> ibis.Table:
+    """Compute ``expression`` once and keep it in the session as table ``name``."""
+    if connection.name == "pyspark":
+        session = connection._session  # noqa: SLF001 - see _spark_file
+        frame = session.sql(connection.compile(expression)).persist()
+        frame.createOrReplaceTempView(name)
+        frame.count()  # persist() is lazy; count() computes it now
+        return connection.table(name)
+    return connection.create_table(name, expression, temp=True, overwrite=True)
+
+
+def create_empty(connection: BaseBackend, name: str, schema: ibis.Schema) -> ibis.Table:
+    """An empty table with ``schema`` (an absent optional input table)."""
+    return materialize(connection, name, ibis.memtable(schema.to_pyarrow().empty_table()))
+
+
+def fetch(expression: ibis.Table) -> pd.DataFrame:
+    """Bring a (compact) result into pandas through Arrow, dates as ``datetime64[ns]``.
+
+    Arrow avoids the Python ``Decimal`` round trip of ``execute()`` for DuckDB's HUGEINT
+    sums and gives one set of types on every backend. The Arrow table is released column
+    by column as pandas takes it over, so a large result is not held twice.
+    """
+    table = expression.to_pyarrow()
+    dated = [name for name, kind in zip(table.column_names, table.schema.types, strict=True) if pa.types.is_date(kind) or pa.types.is_timestamp(kind)]
+    frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    del table
+    for column in dated:
+        frame[column] = frame[column].astype("datetime64[ns]")
+    return frame
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def engine_type(kind: str) -> dt.DataType:
+    """The engine type of a contract column kind (see :func:`custvalue.contract.column_kind`)."""
+    return {"text": dt.string, "date": dt.date, "decimal": dt.float64, "integer": dt.int64, "boolean": dt.boolean}[kind]
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())

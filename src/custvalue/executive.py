@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import pandas as pd
 
+from custvalue import pages
 from custvalue.exports import account_manager_rows
 from custvalue.pipeline import QuarterResults
 
@@ -29,6 +31,9 @@ TABLE_COLUMNS = {
 }
 MONEY = ("revenue", "operating profit", "future value")
 LONG = ("reasons", "action")
+LET_GO_EXPORTS = {"let_go.xlsx": "let_go.xlsx", "let_go.csv": "let_go.csv"}
+"""The account managers' exports of every customer to let go, beside the report pages."""
+MOVE_ON_MONEY = ("revenue given up", "loss avoided", "cost to serve avoided", "bad debt avoided")
 
 
 @dataclass(frozen=True)
@@ -70,17 +75,49 @@ def key_figures(results: QuarterResults) -> KeyFigures:
     )
 
 
-def status_table(results: QuarterResults, status: str) -> pd.DataFrame:
-    """The customers of one status, worst operating profit first, with readable headers.
+def status_count(results: QuarterResults, status: str) -> int:
+    """How many customers have ``status`` this quarter."""
+    return int((results.scorecard["status"].astype(str) == status).sum())
+
+
+def status_table(results: QuarterResults, status: str, limit: int | None = None) -> pd.DataFrame:
+    """The customers of one status, worst operating profit first, with readable headers:
+    at most ``limit`` rows (default :data:`custvalue.pages.STATUS_TABLE_ROWS` for the
+    status), so the page stays small however many customers there are.
 
     Our share of the problem follows the reasons; the action column is left out where it
     is the same for everyone (let go: terminate and refer)."""
-    rows = results.scorecard[results.scorecard["status"].astype(str) == status].sort_values("operating_profit").copy()
+    limit = pages.STATUS_TABLE_ROWS.get(status, pages.TOP_ROWS) if limit is None else limit
+    card = results.scorecard
+    rows = card[card["status"].astype(str) == status]
+    rows = rows.sort_values(["operating_profit", "customer_id"], kind="mergesort").head(limit).copy()
     rows["reasons"] = [
         f"{reasons} (our share: {share})" if share else reasons for reasons, share in zip(rows["reasons"], rows["our_share"])
     ]
     columns = {k: v for k, v in TABLE_COLUMNS.items() if not (status == "let_go" and k == "action")}
     return rows[list(columns)].rename(columns=columns)
+
+
+def status_section(results: QuarterResults, status: str, currency: str = "") -> str:
+    """The HTML of one status on the index page: its title and count, then its worst
+    customers (see :func:`status_table`), saying where the full list is when it is longer.
+    The customers to let go are followed by the links to the account managers' exports."""
+    total = status_count(results, status)
+    rows = status_table(results, status)
+    links = LET_GO_EXPORTS if status == "let_go" else None
+    table = pages.limited_table(
+        rows, len(rows), total=total, noun="customers", order="worst operating profit first",
+        full_list=str(results.outputs.scorecard_csv), selected_by=f"status {status}", links=links,
+        money_columns=MONEY, long_columns=LONG, currency=currency, empty="No customer.",
+    )
+    section = (
+        f"<h2>{html.escape(STATUS_TITLES[status])} ({total:,})</h2>"
+        '<p class="cv-meta">Strikes, oldest quarter first: ✗ failed, ✓ passed, · not reviewed.</p>' + table
+    )
+    if status == "let_go":
+        exports = " · ".join(f'<a href="{html.escape(href)}">{html.escape(label)}</a>' for label, href in LET_GO_EXPORTS.items())
+        section += f"<p>For account managers: {exports} (all {total:,} customers to let go, with their ids).</p>"
+    return section
 
 
 def status_changes(results: QuarterResults) -> pd.DataFrame:
@@ -91,8 +128,9 @@ def status_changes(results: QuarterResults) -> pd.DataFrame:
     return table.rename(columns={"status_before": "last quarter", "status": "this quarter"}).sort_values("customers", ascending=False)
 
 
-def move_on_table(results: QuarterResults) -> pd.DataFrame:
-    """Relationships ended after a let-go recommendation, and what that did so far."""
+def move_on_table(results: QuarterResults, limit: int | None = None) -> pd.DataFrame:
+    """Relationships ended after a let-go recommendation, and what that did so far,
+    largest loss avoided first; at most ``limit`` rows when given."""
     moved = results.frame("move_on")
     if moved.empty:
         return moved
@@ -109,7 +147,26 @@ def move_on_table(results: QuarterResults) -> pd.DataFrame:
             "support hours freed": moved["support_hours_since"],
         }
     )
-    return table
+    table = table.sort_values("loss avoided", ascending=False, kind="mergesort").reset_index(drop=True)
+    return table if limit is None else table.head(limit)
+
+
+def move_on_section(results: QuarterResults, currency: str = "") -> str:
+    """The move-on table of the index page: the totals of every ended relationship and the
+    :data:`custvalue.pages.TOP_ROWS` with the largest loss avoided."""
+    moved = move_on_table(results)
+    heading = "<h2>Move on: relationships ended after a let-go recommendation</h2>"
+    empty = "No relationship has ended after a let-go recommendation in the history reviewed."
+    if len(moved) > pages.TOP_ROWS:
+        sums = moved[list(MOVE_ON_MONEY) + ["support hours freed"]].sum()
+        totals = ", ".join(f"{label} {pages.money(sums[label], currency)}" for label in MOVE_ON_MONEY)
+        heading += pages.note(f"{len(moved):,} relationships ended; together: {totals}, "
+                              f"{sums['support hours freed']:,.0f} support hours freed.")
+    full_list = str(results.outputs.folder / "move_on.parquet")
+    return heading + pages.limited_table(
+        moved, pages.TOP_ROWS, noun="relationships", order="largest loss avoided first", full_list=full_list,
+        money_columns=MOVE_ON_MONEY, number_columns=["quarters since", "support hours freed"], currency=currency, empty=empty,
+    )
 
 
 def let_go_export_rows(results: QuarterResults) -> pd.DataFrame:

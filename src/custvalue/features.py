@@ -32,33 +32,91 @@ Columns (all zero where there was no activity):
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import ibis
 import pandas as pd
+import pyarrow as pa
 from ibis import _
 
-from custvalue.contract import INCIDENT_KINDS, TICKET_CHANNELS
+from custvalue.contract import INCIDENT_KINDS, TABLES, TICKET_CHANNELS
 from custvalue.engine import Engine
 from custvalue.quarters import Quarter, quarter_range
 
 KEY = ["customer_id", "quarter"]
 
 
+def _arrow_type(pandera_dtype: str) -> pa.DataType:
+    """The engine type of a contract column (text, date, float64, int64 or boolean)."""
+    if pandera_dtype.startswith("datetime64"):
+        return pa.date32()
+    if pandera_dtype == "float64":
+        return pa.float64()
+    if pandera_dtype == "Int64":
+        return pa.int64()
+    if pandera_dtype == "bool":
+        return pa.bool_()
+    return pa.string()
+
+
+def engine_arrow_table(name: str, frame: pd.DataFrame | None) -> pa.Table:
+    """Rows of contract table ``name`` with the engine schema, ready for
+    ``connection.create_table(name, ...)`` on any backend.
+
+    Every contract column is present, in contract order: a column the frame lacks is
+    filled with its contract default (or NULL). Types: text -> string, every date
+    column -> ``date`` (a calendar day, no time of day), decimals -> float64, whole
+    numbers -> int64 (nullable), booleans -> boolean, never NULL (missing -> default or
+    false). Columns outside the contract are kept after them. ``None`` gives an empty
+    table (an absent optional table).
+    """
+    frame = pd.DataFrame() if frame is None else frame
+    columns, fields = {}, []
+    for column, spec in TABLES[name].columns.items():
+        kind = _arrow_type(str(spec.dtype))
+        default = (spec.metadata or {}).get("default")
+        if column in frame.columns:
+            values = frame[column]
+        else:
+            values = pd.Series([default] * len(frame), dtype=object, index=frame.index)
+        if pa.types.is_boolean(kind):
+            if values.dtype != bool:
+                values = values.astype("boolean").fillna(bool(default)).astype(bool)
+        elif default is not None:
+            values = values.where(values.notna(), default)
+        if pa.types.is_date32(kind):
+            values = pd.to_datetime(values)
+        columns[column] = pa.array(values, from_pandas=True).cast(kind)
+        fields.append(pa.field(column, kind, nullable=True))
+    for column in frame.columns:
+        if column not in columns:
+            columns[column] = pa.array(frame[column], from_pandas=True)
+            fields.append(pa.field(column, columns[column].type))
+    return pa.table(list(columns.values()), schema=pa.schema(fields))
+
+
 def quarters_table(first: Quarter, last: Quarter) -> ibis.Table:
-    """An Ibis table of quarters with their start and end dates."""
+    """An Ibis table of quarters with their start and end dates (``date`` columns)."""
     quarters = quarter_range(first, last)
-    frame = pd.DataFrame(
+    table = pa.table(
         {
-            "quarter": [str(q) for q in quarters],
-            "quarter_start": pd.to_datetime([q.start for q in quarters]),
-            "quarter_end": pd.to_datetime([q.end for q in quarters]),
-            "next_quarter_start": pd.to_datetime([q.shift(1).start for q in quarters]),
+            "quarter": pa.array([str(q) for q in quarters], pa.string()),
+            "quarter_start": pa.array([q.start for q in quarters], pa.date32()),
+            "quarter_end": pa.array([q.end for q in quarters], pa.date32()),
+            "next_quarter_start": pa.array([q.shift(1).start for q in quarters], pa.date32()),
         }
     )
-    return ibis.memtable(frame)
+    return ibis.memtable(table)
 
 
-def _quarter_of(date_column: ibis.Value) -> ibis.Value:
-    return date_column.year().cast("string") + "Q" + date_column.quarter().cast("string")
+def quarter_label(day: ibis.Value) -> ibis.Value:
+    """``YYYYQn`` of a date expression."""
+    return day.year().cast("string") + "Q" + day.quarter().cast("string")
+
+
+def days_between(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
+    """Whole days from date ``earlier`` to date ``later`` (int64, negative when before)."""
+    return later.delta(earlier, unit="day")
 
 
 def _sum_if(condition: ibis.Value, value: ibis.Value | int = 1) -> ibis.Value:
@@ -67,7 +125,7 @@ def _sum_if(condition: ibis.Value, value: ibis.Value | int = 1) -> ibis.Value:
 
 def order_drivers(orders: ibis.Table) -> ibis.Table:
     return (
-        orders.mutate(quarter=_quarter_of(orders.order_date))
+        orders.mutate(quarter=quarter_label(orders.order_date))
         .group_by(KEY)
         .aggregate(
             orders=_.count(),
@@ -84,7 +142,7 @@ def order_drivers(orders: ibis.Table) -> ibis.Table:
 
 
 def ticket_drivers(tickets: ibis.Table) -> ibis.Table:
-    tickets = tickets.mutate(quarter=_quarter_of(tickets.opened_on))
+    tickets = tickets.mutate(quarter=quarter_label(tickets.opened_on))
     theirs = ~tickets.caused_by_us
     measures = {
         "tickets": _sum_if(theirs),
@@ -104,7 +162,7 @@ def ticket_drivers(tickets: ibis.Table) -> ibis.Table:
 
 def invoice_drivers(invoices: ibis.Table) -> ibis.Table:
     return (
-        invoices.mutate(quarter=_quarter_of(invoices.issue_date))
+        invoices.mutate(quarter=quarter_label(invoices.issue_date))
         .group_by(KEY)
         .aggregate(
             invoices=_.count(),
@@ -115,23 +173,22 @@ def invoice_drivers(invoices: ibis.Table) -> ibis.Table:
     )
 
 
-def receivable_drivers(invoices: ibis.Table, quarters: ibis.Table, as_of: pd.Timestamp) -> ibis.Table:
+def receivable_drivers(invoices: ibis.Table, quarters: ibis.Table, as_of: date) -> ibis.Table:
     """Amount x days each invoice stayed unpaid within each quarter, up to and including
     the day ``as_of`` (an open invoice is outstanding through the as-of day)."""
-    as_of_date = ibis.literal((as_of + pd.Timedelta(days=1)).date())
-    settled = ibis.coalesce(invoices.paid_date.date(), as_of_date)
-    settled = ibis.least(settled, as_of_date)
-    outstanding = invoices.mutate(open_from=invoices.issue_date.date(), open_until=settled)
+    day_after = ibis.literal(as_of + timedelta(days=1))
+    settled = ibis.least(ibis.coalesce(invoices.paid_date, day_after), day_after)
+    outstanding = invoices.select("customer_id", "amount", open_from=invoices.issue_date, open_until=settled)
     overlap = outstanding.cross_join(quarters).filter(
-        (_.open_from <= _.quarter_end.date()) & (_.open_until > _.quarter_start.date())
+        (_.open_from <= _.quarter_end) & (_.open_until > _.quarter_start)
     )
-    until = ibis.least(overlap.open_until, overlap.next_quarter_start.date())
-    days = until.delta(ibis.greatest(overlap.open_from, overlap.quarter_start.date()), unit="day")
+    until = ibis.least(overlap.open_until, overlap.next_quarter_start)
+    days = days_between(until, ibis.greatest(overlap.open_from, overlap.quarter_start))
     return overlap.mutate(amount_days=overlap.amount * days).group_by(KEY).aggregate(receivable_days=_.amount_days.sum())
 
 
 def incident_drivers(incidents: ibis.Table) -> ibis.Table:
-    incidents = incidents.mutate(quarter=_quarter_of(incidents.date))
+    incidents = incidents.mutate(quarter=quarter_label(incidents.date))
     measures = {"incidents": incidents.count()}
     for kind in INCIDENT_KINDS:
         measures[f"severity_{kind}"] = _sum_if(incidents.kind == kind, incidents.severity)
@@ -149,24 +206,24 @@ def customer_quarters(engine: Engine, first: Quarter, last: Quarter) -> ibis.Tab
     ).select("customer_id", "quarter", "quarter_start", "quarter_end")
 
 
-def quarterly_activity_expr(engine: Engine, first: Quarter, last: Quarter) -> ibis.Table:
-    """The activity table as an Ibis expression (not yet executed)."""
-    as_of = pd.Timestamp(last.end)
+def quarterly_activity_expr(engine: Engine, first: Quarter, last: Quarter, grid: ibis.Table | None = None) -> ibis.Table:
+    """The activity table as an Ibis expression (not yet executed); ``grid`` is
+    :func:`customer_quarters` when already computed."""
     quarters = quarters_table(first, last)
     window = (ibis.literal(first.start), ibis.literal(last.end))
 
     def in_window(table: ibis.Table, column: str) -> ibis.Table:
-        return table.filter(table[column].date().between(*window))
+        return table.filter(table[column].between(*window))
 
-    invoices = engine.table("invoices").filter(_.issue_date.date() <= window[1])
+    invoices = engine.table("invoices").filter(_.issue_date <= window[1])
     parts = [
         order_drivers(in_window(engine.table("orders"), "order_date")),
         ticket_drivers(in_window(engine.table("support_tickets"), "opened_on")),
         invoice_drivers(in_window(engine.table("invoices"), "issue_date")),
-        receivable_drivers(invoices, quarters, as_of),
+        receivable_drivers(invoices, quarters, last.end),
         incident_drivers(in_window(engine.table("incidents"), "date")),
     ]
-    table = customer_quarters(engine, first, last)
+    table = customer_quarters(engine, first, last) if grid is None else grid
     for part in parts:
         table = table.left_join(part, KEY).drop("customer_id_right", "quarter_right")
     measures = [name for name in table.columns if name not in {*KEY, "quarter_start", "quarter_end"}]
@@ -175,8 +232,28 @@ def quarterly_activity_expr(engine: Engine, first: Quarter, last: Quarter) -> ib
 
 def quarterly_activity(engine: Engine, first: Quarter, last: Quarter) -> pd.DataFrame:
     """One row per customer and quarter with the driver quantities (see module docstring)."""
-    # Through Arrow: ``execute()`` turns DuckDB's 128-bit integer sums into Python Decimal
-    # objects first, which costs several times the time and memory of the query itself.
-    frame = quarterly_activity_expr(engine, first, last).to_pyarrow().to_pandas()
+    # The customer-quarter grid is computed first, so the engine knows its size: DuckDB
+    # otherwise estimates the filtered cross join at a tenth of its rows and builds the
+    # hash tables of the joins on the grid instead of the (smaller) parts, twice the work.
+    with cached(customer_quarters(engine, first, last)) as grid:
+        # Through Arrow: ``execute()`` turns DuckDB's 128-bit integer sums into Python
+        # Decimal objects first, which costs several times the time and memory of the query.
+        result = quarterly_activity_expr(engine, first, last, grid).to_pyarrow()
+    frame = result.to_pandas(date_as_object=False)
     frame["customer_id"] = frame["customer_id"].astype("string")
+    for column in ("quarter_start", "quarter_end"):
+        frame[column] = frame[column].astype("datetime64[us]")
     return frame.reset_index(drop=True)
+
+
+def cached(expression: ibis.Table) -> ibis.Table:
+    """``expression`` computed once and kept in the engine's session, until ``release()``
+    (or the end of a ``with`` block).
+
+    Ibis's own cache: a temporary table on DuckDB and PostgreSQL, a cached temporary view
+    on Spark (which has no temporary tables).
+    """
+    # Run the (empty) head of the query first: it registers the in-memory tables the
+    # expression uses, which ibis 12's Spark cache does not do by itself.
+    expression.limit(0).to_pyarrow()
+    return expression.cache()

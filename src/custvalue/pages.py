@@ -10,9 +10,30 @@ import logging
 import warnings
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from custvalue.report import PAGES
+
+# ------------------------------------------------------------------ size limits
+# The report stays small and fast at any number of customers: a page shows aggregates,
+# the first rows of ranked lists (saying how many there are and where the whole list
+# is), and plots that draw a bounded number of marks. Every limit is here.
+
+STATUS_TABLE_ROWS: Mapping[str, int] = {"let_go": 200, "final_notice": 50, "protected": 50, "watch": 50}
+"""Rows of each status table on the index page, worst operating profit first. The let-go
+list is the decision this report is about: up to 200 it is shown whole (a demo world or
+a mid-sized book of customers); beyond, the exports and the scorecard hold all of it."""
+TOP_ROWS = 25
+"""Rows of any other list that grows with the number of customers (top N)."""
+PLOT_POINTS = 5_000
+"""Points one scatter plot draws; a larger population is shown as a seeded random sample."""
+MARKED_POINTS = 1_000
+"""Highlighted points drawn on top of a plot (e.g. customers to let go on the whale curve)."""
+CURVE_POINTS = 1_000
+"""Vertices of a curve with one point per customer (the whale curve)."""
+SAMPLE_SEED = 0
+"""Seed of every sample a page draws, so a report renders the same twice."""
 
 PAGE_STYLE = """
 <style>
@@ -22,7 +43,8 @@ PAGE_STYLE = """
   .cv-meta { color: #666; font-size: .9rem; }
   .cv-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: .8rem; margin: .8rem 0 1.2rem; }
   .cv-kpi { border: 1px solid #e2e2e2; border-radius: 8px; padding: .7rem .9rem; background: #fafafa; }
-  .cv-kpi .cv-value { font-size: 1.45rem; font-weight: 600; white-space: nowrap; } .cv-kpi .cv-label { color: #555; font-size: .85rem; }
+  .cv-kpi .cv-value { font-size: 1.45rem; font-weight: 600; } .cv-kpi .cv-label { color: #555; font-size: .85rem; }
+  .cv-kpi .cv-figure { white-space: nowrap; } /* "1,295 / 6,253 / 120" wraps at a slash, never inside a figure */
   /* Jupyter's own table style right-aligns and squeezes every cell; ours reads like a report. */
   .jp-RenderedHTMLCommon table.cv-table, table.cv-table { border-collapse: collapse; width: 100%; font-size: .8rem; table-layout: auto; }
   .jp-RenderedHTMLCommon table.cv-table th, table.cv-table th { background: #f0f3f7; cursor: pointer; text-align: left; vertical-align: bottom; }
@@ -30,6 +52,7 @@ PAGE_STYLE = """
     padding: .3rem .45rem; border-bottom: 1px solid #eee; vertical-align: top; text-align: left; max-width: none; word-break: normal; overflow-wrap: normal; }
   .jp-RenderedHTMLCommon table.cv-table td.cv-num, table.cv-table td.cv-num { text-align: right; white-space: nowrap; }
   .jp-RenderedHTMLCommon table.cv-table td.cv-long, table.cv-table td.cv-long { min-width: 20rem; overflow-wrap: anywhere; }
+  .cv-limit code { overflow-wrap: anywhere; font-size: .8rem; }
   .cv-note { background: #f7f7f2; border-left: 3px solid #c9c28f; padding: .6rem .9rem; font-size: .9rem; }
 </style>
 <script>
@@ -81,9 +104,13 @@ def money(value: float, currency: str = "") -> str:
 
 
 def kpi_tiles(figures: Mapping[str, str]) -> str:
-    """Key figures as tiles: ``{label: formatted value}``."""
+    """Key figures as tiles: ``{label: formatted value}``. A value of several figures
+    ("1,295 / 6,253 / 120") may wrap between them, never inside one."""
+    def value_html(value: str) -> str:
+        return " / ".join(f'<span class="cv-figure">{html.escape(part)}</span>' for part in value.split(" / "))
+
     tiles = "".join(
-        f'<div class="cv-kpi"><div class="cv-value">{html.escape(value)}</div><div class="cv-label">{html.escape(label)}</div></div>'
+        f'<div class="cv-kpi"><div class="cv-value">{value_html(value)}</div><div class="cv-label">{html.escape(label)}</div></div>'
         for label, value in figures.items()
     )
     return f'<div class="cv-kpis">{tiles}</div>'
@@ -122,6 +149,90 @@ def table(
                 cells.append(f"<td{css}>{html.escape('' if _missing(value) else str(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="cv-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def limited_table(
+    frame: pd.DataFrame,
+    limit: int,
+    *,
+    total: int | None = None,
+    noun: str = "rows",
+    order: str = "",
+    full_list: str = "",
+    selected_by: str = "",
+    links: Mapping[str, str] | None = None,
+    **options,
+) -> str:
+    """The first ``limit`` rows of ``frame`` (ranked by the caller, most important first)
+    as :func:`table`, preceded, when rows are left out, by a line saying how many are
+    shown of how many and where the full list is.
+
+    ``total`` is the length of the whole list when ``frame`` is already cut (default
+    ``len(frame)``). ``order`` says how the rows are ranked ("worst operating profit
+    first"); ``full_list`` names the file holding every row (``selected_by`` says which
+    of its rows, e.g. "status let_go") and ``links`` (label -> href) adds links to such
+    files. Every text is escaped."""
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    shown = frame.head(limit)
+    total = len(frame) if total is None else int(total)
+    body = table(shown, **options)
+    if total <= len(shown):
+        return body
+    return limit_note(len(shown), total, noun=noun, order=order, full_list=full_list, selected_by=selected_by, links=links) + body
+
+
+def limit_note(shown: int, total: int, *, noun: str = "rows", order: str = "", full_list: str = "", selected_by: str = "",
+               links: Mapping[str, str] | None = None) -> str:
+    """The line over a cut table: 'Showing 50 of 6,253 customers, worst operating profit
+    first; the full list is in ...'."""
+    text = f"Showing {shown:,} of {total:,} {html.escape(noun)}"
+    if order:
+        text += f", {html.escape(order)}"
+    places = [f'<a href="{html.escape(href)}">{html.escape(label)}</a>' for label, href in (links or {}).items()]
+    if full_list:
+        places.append(f"<code>{html.escape(full_list)}</code>" + (f" ({html.escape(selected_by)})" if selected_by else ""))
+    if places:
+        text += "; the full list is in " + " · ".join(places)
+    return f'<p class="cv-meta cv-limit">{text}.</p>'
+
+
+def sample(frame: pd.DataFrame, limit: int = PLOT_POINTS, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """``frame`` itself when it has at most ``limit`` rows, else a seeded random sample of
+    ``limit`` rows (kept in their order), for a plot that draws one mark per row."""
+    if len(frame) <= limit:
+        return frame
+    rows = np.sort(np.random.default_rng(seed).choice(len(frame), size=limit, replace=False))
+    return frame.iloc[rows]
+
+
+def highlighted_sample(
+    frame: pd.DataFrame,
+    highlighted: pd.Series,
+    *,
+    limit: int = PLOT_POINTS,
+    highlight_limit: int = MARKED_POINTS,
+    noun: str = "customers",
+    highlight_noun: str = "highlighted",
+    seed: int = SAMPLE_SEED,
+) -> tuple[pd.DataFrame, str]:
+    """The rows a scatter plot draws when it highlights some of them (``highlighted``, a
+    boolean mask): at most ``highlight_limit`` highlighted rows and ``limit`` others, each
+    a seeded random sample when there are more, so the few highlighted ones are not lost
+    in a sample of the many. Also a caption: empty when every row is drawn, else e.g.
+    'all 616 late; a random sample of 5,000 of 97,884 other customers'."""
+    mask = highlighted.to_numpy(dtype=bool)
+    marked, others = frame[mask], frame[~mask]
+    drawn_marked, drawn_others = sample(marked, highlight_limit, seed), sample(others, limit, seed)
+    drawn = pd.concat([drawn_others, drawn_marked])
+    if len(drawn) == len(frame):
+        return drawn, ""
+
+    def part(shown: int, total: int, what: str) -> str:
+        return f"all {total:,} {what}" if shown == total else f"a random sample of {shown:,} of {total:,} {what}"
+
+    caption = f"{part(len(drawn_marked), len(marked), highlight_noun)}; {part(len(drawn_others), len(others), 'other ' + noun)}"
+    return drawn, caption
 
 
 def note(text: str) -> str:

@@ -22,14 +22,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from custvalue import __version__
 from custvalue.atomic import atomic_directory
 from custvalue.config import Config
-from custvalue.contract import LoadedData, load_raw
+from custvalue.loading import LoadedData, load_raw
 from custvalue.cost_to_serve import CostToServeResult, compute_cost_to_serve
-from custvalue.engine import load_engine
 from custvalue.errors import ContractError
 from custvalue.features import quarterly_activity
 from custvalue.lifetime.value import LifetimeValueResult, estimate_lifetime_value
@@ -46,6 +46,7 @@ from custvalue.review import (
     standard_criteria,
     state_future_potential,
     statuses_over_time,
+    strike_history,
     window_of,
 )
 
@@ -122,11 +123,11 @@ def score_quarter(
     ContractError
         When the raw data cannot be used.
     """
-    data = data or load_raw(raw_dir)
+    data = data or load_raw(raw_dir, config.engine)
     quarter = quarter or default_quarter(data)
     check_quarter_is_covered(data, quarter)
     history = quarter_range(quarter.shift(-(config.review.history_quarters - 1)), quarter)
-    engine = load_engine(data, config.engine)
+    engine = data.engine
     customers = data.accepted("customers")
 
     activity = quarterly_activity(engine, history[0], quarter)
@@ -158,21 +159,27 @@ def score_quarter(
 
 def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, payments: PaymentResult, value: pd.DataFrame, quarter: Quarter, config: Config) -> pd.DataFrame:
     """The review's verdict with this quarter's figures, one row per customer."""
-    now = judged[judged["quarter"] == str(quarter)].set_index("customer_id")
+    figures = ["revenue", "gross_margin", "cost_to_serve", "operating_profit", "ticket_minutes"]
+    now = judged.loc[judged["quarter"] == str(quarter), ["customer_id", *figures]].set_index("customer_id")
     ids = card["customer_id"]
-    for column in ("revenue", "gross_margin", "cost_to_serve", "operating_profit"):
-        card[column] = now[column].reindex(ids).fillna(0.0).to_numpy()
-    card["support_hours"] = (now["ticket_minutes"].reindex(ids).fillna(0.0) / 60).to_numpy()
+    # One lookup of the card's customers serves every figure (0 where not judged this quarter).
+    position = now.index.get_indexer(ids)
+    found = position >= 0
+
+    def this_quarter(column: str) -> np.ndarray:
+        values = np.zeros(len(ids))
+        values[found] = now[column].to_numpy(dtype=float)[position[found]]
+        return np.nan_to_num(values, nan=0.0)
+
+    for column in figures[:-1]:
+        card[column] = this_quarter(column)
+    card["support_hours"] = this_quarter("ticket_minutes") / 60
     receivables = payments.customers.set_index("customer_id")["ar"]
     card["open_receivables"] = receivables.reindex(ids).fillna(0.0).to_numpy()
+    future = value.reindex(ids)
     for column in ("clv", "future_value", "p_alive", "future_value_rank"):
-        card[column] = value[column].reindex(ids).to_numpy()
-    window = window_of(quarter, config.review)
-    failed = judged[judged["quarter"].isin(window)].pivot_table(index="customer_id", columns="quarter", values="failed", aggfunc="any")
-    failed = failed.reindex(index=ids, columns=window)
-    card["strike_history"] = [
-        "".join("✗" if flag is True else ("✓" if flag is False else "·") for flag in row) for row in failed.astype(object).to_numpy()
-    ]
+        card[column] = future[column].to_numpy()
+    card["strike_history"] = strike_history(judged, ids, window_of(quarter, config.review))
     card = state_future_potential(card, config.currency)
     order = {status: rank for rank, status in enumerate(card["status"].cat.categories)}
     card = card.assign(_order=card["status"].astype(str).map(order)).sort_values(["_order", "operating_profit", "customer_id"])
@@ -229,9 +236,13 @@ class QuarterResults:
 
     outputs: QuarterOutputs
     scorecard: pd.DataFrame
-    quarterly: pd.DataFrame
     quality: dict
     manifest: dict
+
+    @property
+    def quarterly(self) -> pd.DataFrame:
+        """The customer x quarter review table (read on demand: it is the largest output)."""
+        return pd.read_parquet(self.outputs.history_parquet)
 
     @property
     def quarter(self) -> Quarter:
@@ -259,7 +270,6 @@ def load_results(processed_dir: Path | str, quarter: Quarter | str) -> QuarterRe
     return QuarterResults(
         outputs=outputs,
         scorecard=pd.read_parquet(outputs.scorecard_parquet),
-        quarterly=pd.read_parquet(outputs.history_parquet),
         quality=json.loads(outputs.quality_json.read_text(encoding="utf-8")),
         manifest=json.loads(outputs.manifest_json.read_text(encoding="utf-8")),
     )

@@ -1,6 +1,11 @@
 """Matplotlib figures for the cost-to-serve page: capacity use by pool, cost by driver,
 the whale curve and the price-cost map. Each function draws on ``ax`` (a new figure
-when omitted) and returns the axes."""
+when omitted) and returns the axes.
+
+Figures with one mark per customer draw a bounded number of marks whatever the number of
+customers: the whale curve through at most ``max_points`` of its points (exact values,
+evenly spaced, the peak always among them), and scatters a seeded random sample, said so
+in the legend or title."""
 
 from __future__ import annotations
 
@@ -12,6 +17,10 @@ from custvalue.cost_to_serve.result import CostToServeResult
 from custvalue.cost_to_serve.whale import PriceCostMap, WhaleCurve
 
 _CUSTOMERS, _US, _UNUSED, _OVER = "#1f5fa8", "#e39b2d", "#c8ced6", "#c0392b"
+MAX_CURVE_POINTS = 1_000
+MAX_SCATTER_POINTS = 5_000
+MAX_MARKED_POINTS = 1_000
+SEED = 0
 
 
 def _axes(ax, size=(8, 4)):
@@ -67,22 +76,56 @@ def plot_cost_by_driver(result: CostToServeResult, quarters: str | Iterable[str]
     return ax
 
 
-def plot_whale_curve(curve: WhaleCurve, marked: Iterable[str] = (), ax=None, marked_label: str = "marked"):
+def curve_points(count: int, max_points: int, keep: Iterable[int] = ()) -> np.ndarray:
+    """Positions ``0..count-1`` to draw a curve of ``count`` points through at most
+    ``max_points`` of them (plus ``keep``): evenly spaced, first and last included."""
+    if count <= max_points:
+        return np.arange(count)
+    spaced = np.linspace(0, count - 1, max(2, max_points)).round().astype(np.int64)
+    extra = np.asarray([k for k in keep if 0 <= k < count], dtype=np.int64)
+    return np.unique(np.concatenate([spaced, extra]))
+
+
+def sample_positions(count: int, max_points: int, seed: int = SEED) -> np.ndarray:
+    """All positions ``0..count-1``, or a seeded random ``max_points`` of them (sorted)."""
+    if count <= max_points:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed).choice(count, size=max_points, replace=False))
+
+
+def plot_whale_curve(
+    curve: WhaleCurve,
+    marked: Iterable[str] = (),
+    ax=None,
+    marked_label: str = "marked",
+    max_points: int = MAX_CURVE_POINTS,
+    max_marked: int = MAX_MARKED_POINTS,
+    seed: int = SEED,
+):
     """Cumulative operating profit (share of the total, or the amount when the total is
     not positive) against the share of customers, most profitable first; ``marked``
-    customer ids are shown as points on the curve."""
+    customer ids are shown as points on the curve.
+
+    The curve is drawn through at most ``max_points`` of its points (their exact values,
+    the peak always among them): at a million customers the line looks the same. More
+    than ``max_marked`` marked customers are shown as a seeded random sample, and the
+    legend says how many of them are drawn."""
     ax = _axes(ax)
     frame = curve.frame
     relative = curve.total_profit > 0
-    y = frame["cumulative_share"] if relative else frame["cumulative_profit"]
-    ax.plot(np.r_[0, frame["customer_share"]], np.r_[0, y], color=_CUSTOMERS, linewidth=2)
+    y = (frame["cumulative_share"] if relative else frame["cumulative_profit"]).to_numpy()
+    share = frame["customer_share"].to_numpy()
+    drawn = curve_points(len(frame), max_points, keep=(curve.customers_at_peak - 1,))
+    ax.plot(np.r_[0, share[drawn]], np.r_[0, y[drawn]], color=_CUSTOMERS, linewidth=2)
     if relative:
         ax.axhline(1.0, color="#333", linewidth=1, linestyle="--")
         ax.yaxis.set_major_formatter(_percent())
     marked = set(marked)
     if marked:
-        hit = frame["customer_id"].isin(marked)
-        ax.scatter(frame.loc[hit, "customer_share"], y[hit], color=_OVER, s=18, zorder=3, label=marked_label)
+        hit = np.flatnonzero(frame["customer_id"].isin(marked).to_numpy())
+        shown = hit[sample_positions(len(hit), max_marked, seed)]
+        label = marked_label if len(shown) == len(hit) else f"{marked_label} ({len(shown):,} of {len(hit):,} shown)"
+        ax.scatter(share[shown], y[shown], color=_OVER, s=18, zorder=3, label=label)
         ax.legend(loc="lower left", fontsize="small")
     ax.axvline(curve.share_of_customers_at_peak, color=_UNUSED, linewidth=1)
     ax.xaxis.set_major_formatter(_percent())
@@ -93,21 +136,37 @@ def plot_whale_curve(curve: WhaleCurve, marked: Iterable[str] = (), ax=None, mar
     return ax
 
 
-def plot_price_cost_map(price_map: PriceCostMap, marked: Iterable[str] = (), ax=None, marked_label: str = "marked"):
+def plot_price_cost_map(
+    price_map: PriceCostMap,
+    marked: Iterable[str] = (),
+    ax=None,
+    marked_label: str = "marked",
+    max_points: int = MAX_SCATTER_POINTS,
+    max_marked: int = MAX_MARKED_POINTS,
+    seed: int = SEED,
+):
     """Net price against cost to serve (share of revenue), one point per customer sized
-    by revenue, with the median split and Shapiro et al.'s quadrant names."""
+    by revenue, with the median split and Shapiro et al.'s quadrant names.
+
+    More than ``max_points`` customers are drawn as a seeded random sample (and more
+    than ``max_marked`` marked ones likewise), said so in the title and legend; the
+    median split and the scales are those of all customers."""
     ax = _axes(ax, (7, 5))
     frame = price_map.frame
     if frame.empty:
         ax.set_title("Net price vs cost to serve (no customers with revenue)")
         return ax
-    size = 8 + 80 * np.sqrt(frame["revenue"] / frame["revenue"].max())
-    cost = frame["cost_to_serve_share"].clip(upper=frame["cost_to_serve_share"].quantile(0.99))
-    ax.scatter(cost, frame["net_price"], s=size, alpha=0.35, color=_CUSTOMERS, linewidths=0)
+    size = (8 + 80 * np.sqrt(frame["revenue"] / frame["revenue"].max())).to_numpy()
+    cost = frame["cost_to_serve_share"].clip(upper=frame["cost_to_serve_share"].quantile(0.99)).to_numpy()
+    price = frame["net_price"].to_numpy()
+    drawn = sample_positions(len(frame), max_points, seed)
+    ax.scatter(cost[drawn], price[drawn], s=size[drawn], alpha=0.35, color=_CUSTOMERS, linewidths=0)
     marked = set(marked)
     if marked:
-        hit = frame["customer_id"].isin(marked)
-        ax.scatter(cost[hit], frame.loc[hit, "net_price"], s=size[hit], color=_OVER, alpha=0.8, linewidths=0, label=marked_label)
+        hit = np.flatnonzero(frame["customer_id"].isin(marked).to_numpy())
+        shown = hit[sample_positions(len(hit), max_marked, seed)]
+        label = marked_label if len(shown) == len(hit) else f"{marked_label} ({len(shown):,} of {len(hit):,} shown)"
+        ax.scatter(cost[shown], price[shown], s=size[shown], color=_OVER, alpha=0.8, linewidths=0, label=label)
         ax.legend(loc="center right", fontsize="small")
     ax.axvline(price_map.cost_threshold, color="#333", linewidth=1)
     ax.axhline(price_map.price_threshold, color="#333", linewidth=1)
@@ -120,7 +179,10 @@ def plot_price_cost_map(price_map: PriceCostMap, marked: Iterable[str] = (), ax=
     ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel("cost to serve, share of revenue")
     ax.set_ylabel("net price (share of list price)")
-    ax.set_title("Net price vs cost to serve")
+    title = "Net price vs cost to serve"
+    if len(drawn) < len(frame):
+        title += f"\n(a random sample of {len(drawn):,} of {len(frame):,} customers)"
+    ax.set_title(title)
     return ax
 
 

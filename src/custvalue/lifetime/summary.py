@@ -1,7 +1,8 @@
 """Per-customer recency-frequency-monetary summary of an orders table.
 
-Everything up to the per-customer rows runs in the data engine (Ibis
-expressions executed by DuckDB); only the summary comes back to pandas.
+Everything up to the per-customer rows runs in the data engine (Ibis expressions, on
+whichever backend holds the orders: DuckDB, PostgreSQL or Spark); only the summary comes
+back to pandas.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 __all__ = ["as_table", "days_per_unit", "epoch_day", "purchase_days", "summarise_orders", "to_date"]
 
@@ -51,12 +53,25 @@ def to_date(value) -> dt.date:
 
 
 def as_table(orders) -> ir.Table:
-    """Return ``orders`` as an Ibis table, wrapping a pandas DataFrame with ``ibis.memtable``."""
+    """Return ``orders`` as an Ibis table, wrapping a pandas DataFrame with ``ibis.memtable``.
+
+    A frame's date-time columns become ``date`` columns (calendar days), as in the
+    engine's tables, so a frame and an engine table give the same expressions.
+    """
     if isinstance(orders, ir.Table):
         return orders
     if isinstance(orders, pd.DataFrame):
-        return ibis.memtable(orders)
+        return ibis.memtable(dates_as_days(pa.Table.from_pandas(orders, preserve_index=False)))
     raise TypeError(f"orders must be an ibis.Table or a pandas.DataFrame, not {type(orders).__name__}")
+
+
+def dates_as_days(table: pa.Table) -> pa.Table:
+    """``table`` with its timestamp columns cast to ``date32`` (the time of day dropped)."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            days = table.column(index).cast(pa.date32(), safe=False)
+            table = table.set_column(index, pa.field(field.name, pa.date32()), days)
+    return table
 
 
 def purchase_days(orders, *, value: str = "margin") -> ir.Table:
@@ -180,10 +195,13 @@ def summarise_orders(
             *summary.columns,
             frequency_holdout=holdout.frequency_holdout.fill_null(0),
             monetary_value_holdout=holdout.monetary_value_holdout.fill_null(0.0),
-            duration_holdout=ibis.literal((holdout_day - cutoff_day) / scale),
         )
 
-    result = summary.order_by("customer_id").to_pandas().set_index("customer_id")
+    result = summary.to_pyarrow().to_pandas().set_index("customer_id").sort_index()
+    if holdout_end is not None:
+        # A constant, added here: as an SQL literal it would be an exact DECIMAL on
+        # PostgreSQL and Spark rather than a float.
+        result["duration_holdout"] = float((holdout_day - cutoff_day) / scale)
     int_columns = [c for c in ("frequency", "frequency_holdout") if c in result]
     return result.astype({c: "int64" for c in int_columns})
 

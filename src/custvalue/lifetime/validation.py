@@ -163,9 +163,9 @@ def tracking_data(
     days = days.mutate(first=days.day.min().over(group_by="customer_id"))
     cohort = days.filter((days["first"] <= calibration_day) & (days.day <= holdout_day))
     repeats = cohort.filter(cohort.day > cohort["first"])
-    repeats_per_day = repeats.group_by("day").aggregate(n=repeats.count()).to_pandas()
+    repeats_per_day = repeats.group_by("day").aggregate(n=repeats.count()).to_pyarrow().to_pandas()
     firsts = cohort.filter(cohort.day == cohort["first"])
-    births_per_day = firsts.group_by("day").aggregate(n=firsts.count()).order_by("day").to_pandas()
+    births_per_day = firsts.group_by("day").aggregate(n=firsts.count()).order_by("day").to_pyarrow().to_pandas()
     if births_per_day.empty:
         raise ValueError("no customer made a first purchase by calibration_end")
 

@@ -726,7 +726,7 @@ def _weekly_tracking(table, model: FitResults, calibration_end: dt.date, holdout
     days = purchase_days(table, value=None)
     firsts = days.group_by("customer_id").aggregate(day=days.day.min())
     firsts = firsts.filter(firsts.day <= epoch_day(calibration_end))
-    births = firsts.group_by("day").aggregate(n=firsts.count()).order_by("day").to_pandas()
+    births = firsts.group_by("day").aggregate(n=firsts.count()).order_by("day").to_pyarrow().to_pandas()
     period_end = np.array([epoch_day(d) for d in tracking["date"]], dtype=float)
     exposure = np.clip(period_end[:, None] - births["day"].to_numpy(float)[None, :], 0, None) / scale
     tracking["expected"] = model.expected_purchases(exposure) @ births["n"].to_numpy(float)

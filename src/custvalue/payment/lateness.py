@@ -98,8 +98,6 @@ def predicted_invoices(ledger: ibis.Table, fits: dict[str, CoxFit], as_of: date)
     ).execute().iloc[0].fillna(0.0)
     conditional, low_model = conditional_days_table(model, float(bounds["m_lo"]), float(bounds["m_hi"]))
     unconditional, low_peers = expected_days_table(peers, float(bounds["p_lo"]), float(bounds["p_hi"]))
-    cond = ibis.memtable(conditional.rename(columns={"stratum": "c_segment", "eta_bin": "c_bin", "expected_days": "c_expected"}))
-    peer = ibis.memtable(unconditional.rename(columns={"stratum": "p_segment", "eta_bin": "p_bin", "expected_days": "p_expected"}))
     horizon = model.horizon_days
 
     def to_bin(eta: ibis.Value, low: float) -> ibis.Value:
@@ -109,6 +107,23 @@ def predicted_invoices(ledger: ibis.Table, fits: dict[str, CoxFit], as_of: date)
         m_bin=to_bin(_.eta_model, low_model),
         p_bin_key=to_bin(_.eta_peers, low_peers),
         after=ibis.ifelse(_.paid | (_.duration_days >= horizon) | (_.duration_days < 1), -1, _.duration_days),
+    )
+    # Only the (stratum, bin, days open) of invoices still open are looked up: the whole
+    # grid has strata x bins x horizon rows (close to a million), too many to send to a
+    # database server for a few thousand open invoices.
+    needed = to_frame(
+        due.filter(_.after >= 1)
+        .select(stratum=_[model.stratum_column].cast("string"), eta_bin=_.m_bin, after_days=_.after.cast("int64"))
+        .distinct()
+    )
+    conditional = conditional.merge(needed.astype({"stratum": str}), on=["stratum", "eta_bin", "after_days"])
+    cond = ibis.memtable(
+        conditional.rename(columns={"stratum": "c_segment", "eta_bin": "c_bin", "expected_days": "c_expected"}),
+        schema={"c_segment": "string", "c_bin": "int64", "after_days": "int64", "c_expected": "float64"},
+    )
+    peer = ibis.memtable(
+        unconditional.rename(columns={"stratum": "p_segment", "eta_bin": "p_bin", "expected_days": "p_expected"}),
+        schema={"p_segment": "string", "p_bin": "int64", "p_expected": "float64"},
     )
     due = due.left_join(
         cond, [due[model.stratum_column] == cond.c_segment, due.m_bin == cond.c_bin, due.after == cond.after_days]
@@ -210,7 +225,7 @@ def payment_by_quarter(
         tickets = engine.table("support_tickets")
         ours = (
             tickets.filter(tickets.caused_by_us)
-            .mutate(quarter=quarter_label(tickets.opened_on.date()))
+            .mutate(quarter=quarter_label(tickets.opened_on))
             .filter(_.quarter.isin(labels))
             .group_by(key)
             .aggregate(our_tickets=_.count())

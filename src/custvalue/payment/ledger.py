@@ -42,19 +42,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import TYPE_CHECKING, Union
 
 import ibis
 import pandas as pd
 from ibis import _
 
 from custvalue.config import EngineSettings
-from custvalue.contract import LoadedData
 from custvalue.engine import Engine, connect
+from custvalue.features import cached, days_between, engine_arrow_table, quarter_label
+
+if TYPE_CHECKING:
+    from custvalue.loading import LoadedData
+
+__all__ = [
+    "as_engine", "drop_temporary", "engine_arrow_table", "has_table", "invoice_ledger", "ledger_frame",
+    "materialise", "quarter_label", "to_frame", "with_history",
+]  # fmt: skip
 
 LEDGER_TABLES = ("invoices", "customers", "support_tickets")
 UNKNOWN_SEGMENT = "(no segment)"
 
-EngineSource = Engine | LoadedData | Mapping[str, pd.DataFrame]
+EngineSource = Union[Engine, "LoadedData", Mapping[str, pd.DataFrame]]
 
 
 def as_engine(source: EngineSource, settings: EngineSettings | None = None) -> Engine:
@@ -63,45 +72,26 @@ def as_engine(source: EngineSource, settings: EngineSettings | None = None) -> E
     Parameters
     ----------
     source : Engine, LoadedData or mapping of table name to DataFrame
-        An engine is used as it is. Validated data, or plain frames (``invoices`` and
-        ``customers`` required, ``support_tickets`` optional), are put into a new
-        embedded DuckDB connection.
+        An engine is used as it is, validated data by its engine. Plain frames
+        (``invoices`` and ``customers`` required, ``support_tickets`` optional) are put
+        into a new engine connection with the engine schema
+        (:func:`~custvalue.features.engine_arrow_table`: dates as ``date``, optional
+        columns filled, an absent ``support_tickets`` empty).
     settings : EngineSettings, optional
         Connection settings for a new engine.
     """
     if isinstance(source, Engine):
         return source
-    frames = {name: source.accepted(name) for name in source.tables} if isinstance(source, LoadedData) else dict(source)
+    if isinstance(getattr(source, "engine", None), Engine):
+        return source.engine
+    frames = dict(source)
     missing = [name for name in ("invoices", "customers") if name not in frames]
     if missing:
         raise ValueError(f"payment analysis needs the tables {', '.join(missing)}")
     connection = connect(settings)
     for name in LEDGER_TABLES:
-        if name in frames:
-            connection.create_table(name, _engine_frame(name, frames[name]), overwrite=True)
+        connection.create_table(name, engine_arrow_table(name, frames.get(name)), overwrite=True)
     return Engine(connection)
-
-
-def _engine_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill the contract's optional columns with their defaults and give booleans a plain type."""
-    frame = frame.copy()
-    defaults = {
-        "invoices": {"paid_date": pd.NaT, "paid_amount": 0.0, "disputed": False, "written_off": 0.0},
-        "customers": {"employees": pd.NA, "ended_on": pd.NaT},
-        "support_tickets": {"escalated": False},
-    }.get(name, {})
-    for column, default in defaults.items():
-        if column not in frame.columns:
-            frame[column] = default
-    for column in frame.columns:
-        if str(frame[column].dtype) in {"boolean", "object"} and column in {"disputed", "caused_by_us", "escalated"}:
-            frame[column] = frame[column].fillna(False).astype(bool)
-    if "employees" in frame.columns:
-        frame["employees"] = frame["employees"].astype("Int64")
-    for column in ("issue_date", "due_date", "paid_date", "created_on", "ended_on", "opened_on"):
-        if column in frame.columns:
-            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
-    return frame
 
 
 def has_table(engine: Engine, name: str) -> bool:
@@ -111,15 +101,10 @@ def has_table(engine: Engine, name: str) -> bool:
     on DuckDB 2.)
     """
     try:
-        engine.connection.table(name)
+        engine.table(name)
     except Exception:  # noqa: BLE001 - any lookup failure means "not there"
         return False
     return True
-
-
-def quarter_label(day: ibis.Value) -> ibis.Value:
-    """``YYYYQn`` of a date expression."""
-    return day.year().cast("string") + "Q" + day.quarter().cast("string")
 
 
 def invoice_ledger(engine: Engine, as_of: date | pd.Timestamp, quarter_by: str = "due", history: bool = True) -> ibis.Table:
@@ -149,8 +134,7 @@ def invoice_ledger(engine: Engine, as_of: date | pd.Timestamp, quarter_by: str =
         segment=ibis.coalesce(_.segment, ibis.literal(UNKNOWN_SEGMENT)),
         employees=_.employees.cast("int64"),
     )
-    issue, due = invoices.issue_date.date(), invoices.due_date.date()
-    recorded_paid = invoices.paid_date.date()
+    issue, due, recorded_paid = invoices.issue_date, invoices.due_date, invoices.paid_date
     paid = recorded_paid.notnull() & (recorded_paid <= as_of_day)
     open_part_payment = ibis.ifelse(recorded_paid.isnull(), invoices.paid_amount, 0.0)
     ledger = invoices.filter(issue <= as_of_day).select(
@@ -163,10 +147,10 @@ def invoice_ledger(engine: Engine, as_of: date | pd.Timestamp, quarter_by: str =
         paid_amount=invoices.paid_amount,
         written_off=invoices.written_off,
         disputed=invoices.disputed.cast("boolean"),
-        terms_days=due.delta(issue, unit="day"),
+        terms_days=days_between(due, issue),
         paid=paid,
-        duration_days=ibis.ifelse(paid, recorded_paid, as_of_day).delta(issue, unit="day"),
-        days_past_due=as_of_day.delta(due, unit="day"),
+        duration_days=days_between(ibis.ifelse(paid, recorded_paid, as_of_day), issue),
+        days_past_due=days_between(as_of_day, due),
         balance=ibis.ifelse(
             paid, 0.0, ibis.greatest(invoices.amount - open_part_payment - invoices.written_off, 0.0).round(2)
         ),
@@ -182,26 +166,47 @@ def with_history(ledger: ibis.Table) -> ibis.Table:
     """Attach each invoice's payment history: the customer's invoices settled before it
     was issued (number and mean days late). Only what was known at issue is used.
 
+    One running sum per customer over a merged timeline of settlement days and issue
+    days (an issue sorts before the settlements of its own day, so those do not count):
+    portable, where an as-of join is not (Spark has none).
+
     ``ledger`` is read twice (settled invoices, and all of them): pass a materialised
     table (:func:`materialise`) on large data."""
     settled = ledger.filter(_.paid).group_by(["customer_id", "paid_date"]).aggregate(
         settled_n=_.count(), settled_late=_.days_late.sum()
     )
-    running = ibis.window(group_by="customer_id", order_by="paid_date", preceding=None, following=0)
-    history = settled.select(
-        history_customer=_.customer_id,
-        history_date=_.paid_date,
-        history_n=_.settled_n.sum().over(running),
-        history_late_sum=_.settled_late.sum().over(running),
+    events = ibis.union(
+        settled.select(
+            event_customer=_.customer_id,
+            event_day=_.paid_date,
+            event_kind=ibis.literal(1, "int8"),
+            event_invoice=ibis.null("string"),
+            settled_n=_.settled_n.cast("int64"),
+            settled_late=_.settled_late.cast("int64"),
+        ),
+        ledger.select(
+            event_customer=_.customer_id,
+            event_day=_.issue_date,
+            event_kind=ibis.literal(0, "int8"),
+            event_invoice=_.invoice_id.cast("string"),
+            settled_n=ibis.literal(0, "int64"),
+            settled_late=ibis.literal(0, "int64"),
+        ),
+        distinct=False,
     )
-    joined = ledger.asof_join(
-        history, on=ledger.issue_date > history.history_date, predicates=ledger.customer_id == history.history_customer
+    running = ibis.window(group_by="event_customer", order_by=["event_day", "event_kind"], rows=(None, 0))
+    history = events.mutate(
+        history_n=_.settled_n.sum().over(running), history_late_sum=_.settled_late.sum().over(running)
+    ).filter(_.event_kind == 0)
+    history = history.select(
+        history_invoice=_.event_invoice,
+        history_n=_.history_n.cast("int64"),
+        history_late=ibis.ifelse(
+            _.history_n > 0, _.history_late_sum.cast("float64") / _.history_n.cast("float64"), ibis.null("float64")
+        ),
     )
-    joined = joined.mutate(
-        history_n=_.history_n.fill_null(0),
-        history_late=_.history_late_sum.cast("float64") / _.history_n.cast("float64"),
-    )
-    return joined.drop("history_customer", "history_date", "history_late_sum")
+    joined = ledger.left_join(history, ledger.invoice_id == history.history_invoice)
+    return joined.mutate(history_n=_.history_n.fill_null(0)).drop("history_invoice")
 
 
 def ledger_frame(source: EngineSource, as_of: date | pd.Timestamp, quarter_by: str = "due") -> pd.DataFrame:
@@ -217,13 +222,25 @@ def to_frame(expression: ibis.Table) -> pd.DataFrame:
 
 
 def materialise(engine: Engine, expression: ibis.Table, name: str) -> ibis.Table:
-    """Compute ``expression`` once into a temporary table of the engine's connection."""
-    return engine.connection.create_table(name, expression, temp=True, overwrite=True)
+    """Compute ``expression`` once and keep it in the engine's session.
+
+    See :func:`custvalue.features.cached`; ``name`` is what :func:`drop_temporary`
+    releases it by.
+    """
+    table = cached(expression)
+    _MATERIALISED[(id(engine.connection), name)] = table
+    return table
 
 
 def drop_temporary(engine: Engine, name: str) -> None:
-    """Drop a temporary table made by :func:`materialise` (no error when absent)."""
+    """Release a table made by :func:`materialise` (no error when absent)."""
+    table = _MATERIALISED.pop((id(engine.connection), name), None)
+    if table is None:
+        return
     try:
-        engine.connection.drop_table(name, force=True)
+        table.release()
     except Exception:  # noqa: BLE001 - cleanup must never fail an analysis
         pass
+
+
+_MATERIALISED: dict[tuple[int, str], ibis.Table] = {}

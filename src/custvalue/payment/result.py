@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,7 +24,6 @@ import pandas as pd
 from ibis import _
 
 from custvalue.config import PaymentSettings
-from custvalue.contract import LoadedData
 from custvalue.engine import Engine
 from custvalue.payment.lateness import (
     lateness_by_customer,
@@ -35,6 +34,7 @@ from custvalue.payment.ledger import (
     EngineSource,
     as_engine,
     drop_temporary,
+    engine_arrow_table,
     has_table,
     invoice_ledger,
     materialise,
@@ -181,8 +181,9 @@ def fit_payment_models(ledger: ibis.Table, settings: PaymentSettings) -> dict[st
         ``fit_sample_cap``, ``seed`` and ``horizon_days``.
     """
     payers = fitting_population(ledger)
-    population = int(payers.count().execute())
-    sample = to_frame(fit_sample_expr(payers, settings.fit_sample_cap, settings.seed).select(*_SAMPLE_COLUMNS))
+    population = int(payers.count().to_pyarrow().as_py())
+    chosen = payers if population <= settings.fit_sample_cap else fit_sample_expr(payers, settings.fit_sample_cap, settings.seed)
+    sample = to_frame(chosen.select(*_SAMPLE_COLUMNS))
     sample = sample.sort_values("invoice_id").reset_index(drop=True)
     common = dict(horizon_days=settings.horizon_days, n_population=population, sample_cap=settings.fit_sample_cap, seed=settings.seed)
     return {
@@ -221,8 +222,8 @@ def analyse_payments(
     source : Engine, LoadedData or mapping of DataFrames
         Where the tables are (``invoices``, ``customers``; ``support_tickets`` optional).
     customers : DataFrame, optional
-        The customers table: replaces that of validated data or a mapping; with an
-        engine, it is used only when the engine has no ``customers`` table.
+        The customers table: replaces that of a mapping; with an engine (or validated
+        data, which hold one), it is used only when the engine has no ``customers`` table.
     as_of : date or ISO string, optional
         What is known (payments later than this are treated as not made). Default: the
         end of the last quarter judged.
@@ -243,12 +244,11 @@ def analyse_payments(
     """
     settings = settings or PaymentSettings()
     settings.validate("payment")
-    if customers is not None and not isinstance(source, Engine):
-        frames = {name: source.accepted(name) for name in source.tables} if isinstance(source, LoadedData) else dict(source)
-        source = {**frames, "customers": customers}
+    if customers is not None and isinstance(source, Mapping):
+        source = {**source, "customers": customers}
     engine = as_engine(source)
     if customers is not None and not has_table(engine, "customers"):
-        engine.connection.create_table("customers", customers)
+        engine.connection.create_table("customers", engine_arrow_table("customers", customers))
     chosen = sorted({q if isinstance(q, Quarter) else Quarter.parse(str(q)) for q in quarters}) if quarters else default_quarters(engine)
     as_of_day = pd.Timestamp(as_of).date() if as_of is not None else chosen[-1].end
     timings: dict[str, float] = {}

@@ -96,14 +96,23 @@ def with_covariates(ledger: ibis.Table) -> ibis.Table:
     )
     return ledger.mutate(
         log_employees=ibis.coalesce(log_size, _.typical_log_size, 0.0),
-        employees_missing=_.employees.isnull().cast("float64"),
+        employees_missing=_indicator(_.employees.isnull()),
         log_amount=_.amount.ln(),
-        disputed_x=_.disputed.cast("float64"),
+        disputed_x=_indicator(_.disputed),
         log_terms=(ibis.greatest(_.terms_days, 0).cast("float64") + 1.0).ln(),
         history_late_x=ibis.ifelse(_.history_n > 0, history, 0.0),
-        history_missing=(_.history_n == 0).cast("float64"),
+        history_missing=_indicator(_.history_n == 0),
         model_stratum=_.segment + " | " + band,
     ).drop("typical_log_size")
+
+
+def _indicator(condition) -> ibis.Value:
+    """1.0 where ``condition`` holds, else 0.0, as float64 on every backend.
+
+    (PostgreSQL cannot cast a boolean to a float; and ``ifelse(c, 1.0, 0.0)`` would be a
+    DECIMAL on PostgreSQL and Spark, whose SQL reads ``1.0`` as an exact decimal.)
+    """
+    return ibis.ifelse(condition, 1, 0).cast("float64")
 
 
 def _design_column(name: str) -> str:
@@ -611,11 +620,18 @@ def survival_counts_expr(ledger: ibis.Table) -> ibis.Table:
 def fit_sample_expr(ledger: ibis.Table, cap: int, seed: int) -> ibis.Table:
     """A seeded pseudo-random sample of at most ``cap`` invoices (same seed, same sample).
 
-    Invoices are ranked by a hash of their id and the seed, so the sample does not depend
-    on row order or on the engine's threads.
+    Invoices are ranked by the MD5 digest of their id and the seed (then by id), so the
+    sample does not depend on row order, on the engine's threads, or on the backend
+    (``hash()`` is each engine's own function; MD5 is the same everywhere).
     """
-    key = (ledger.invoice_id.cast("string") + ibis.literal(f"#{int(seed)}")).hash()
-    return ledger.mutate(_sample_key=key).order_by("_sample_key").limit(cap).drop("_sample_key")
+    key = _md5(ledger.invoice_id.cast("string") + ibis.literal(f"#{int(seed)}"))
+    return ledger.mutate(_sample_key=key).order_by(["_sample_key", "invoice_id"]).limit(cap).drop("_sample_key")
+
+
+@ibis.udf.scalar.builtin(name="md5")
+def _md5(value: str) -> str:
+    """The SQL function ``md5``: 32 lowercase hex digits, the same in DuckDB, PostgreSQL
+    and Spark (ibis 12 compiles ``hexdigest`` on neither PostgreSQL nor every backend)."""
 
 
 def save_fits(fits: dict[str, CoxFit], folder) -> None:
