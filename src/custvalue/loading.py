@@ -41,6 +41,7 @@ from custvalue.engine import (
     materialize,
     open_file,
     open_table,
+    relax_row_order,
 )
 from custvalue.errors import ContractError
 from custvalue.validation import compile_table, reasons_of, source_text
@@ -186,7 +187,9 @@ def load_raw(raw_dir: Path | str | None, settings: EngineSettings | None = None)
     for name, spec in TABLES.items():
         customers = engine.table("customers") if name != "customers" else None
         loads[name] = validate_source(connection, spec, sources[name], names[name], customers)
-    return LoadedData(raw_dir=raw_dir, engine=engine, tables=loads, customers=accepted_frame(engine, "customers"))
+    customers = accepted_frame(engine, "customers")
+    relax_row_order(connection)
+    return LoadedData(raw_dir=raw_dir, engine=engine, tables=loads, customers=customers)
 
 
 def open_sources(connection: BaseBackend, raw_dir: Path | None, settings: EngineSettings) -> dict[str, Source | None]:
