@@ -61,12 +61,9 @@ import argparse
 import gc
 import importlib.util
 import json
-import os
 import pickle
-import resource
 import subprocess
 import sys
-import threading
 import time
 import types
 from pathlib import Path
@@ -78,6 +75,10 @@ INPUTS = DATA / "review_inputs"
 SCALE = DATA / "scale"
 BASELINE = DATA / "review_baseline.py"
 CONFIG = ROOT / "config" / "custvalue.yaml"
+sys.path.insert(0, str(HERE))
+
+from memory import RssSampler, peak_rss_mb  # noqa: E402 - the sibling module
+
 CALLS = (
     "review_inputs",
     "judge_quarters",
@@ -90,46 +91,6 @@ CALLS = (
     "_scorecard",
 )
 OUTPUTS = ("judged", "value", "card", "statuses", "previous", "movement", "move_on", "scorecard")
-
-
-# --------------------------------------------------------------------------- memory
-
-
-class RssSampler:
-    """Samples the resident set every ``interval`` seconds; keeps the peak per step."""
-
-    def __init__(self, interval: float = 0.02) -> None:
-        self.interval = interval
-        self.page = os.sysconf("SC_PAGE_SIZE")
-        self.step: str | None = None
-        self.step_peak: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def rss(self) -> int:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * self.page
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            step = self.step
-            if step is not None:
-                value = self.rss()
-                if value > self.step_peak.get(step, 0):
-                    self.step_peak[step] = value
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------- inputs

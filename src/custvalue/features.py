@@ -39,24 +39,11 @@ import pandas as pd
 import pyarrow as pa
 from ibis import _
 
-from custvalue.contract import INCIDENT_KINDS, TABLES, TICKET_CHANNELS
-from custvalue.engine import Engine
+from custvalue.contract import INCIDENT_KINDS, TABLES, TICKET_CHANNELS, column_kind
+from custvalue.engine import Engine, engine_type
 from custvalue.quarters import Quarter, quarter_range
 
 KEY = ["customer_id", "quarter"]
-
-
-def _arrow_type(pandera_dtype: str) -> pa.DataType:
-    """The engine type of a contract column (text, date, float64, int64 or boolean)."""
-    if pandera_dtype.startswith("datetime64"):
-        return pa.date32()
-    if pandera_dtype == "float64":
-        return pa.float64()
-    if pandera_dtype == "Int64":
-        return pa.int64()
-    if pandera_dtype == "bool":
-        return pa.bool_()
-    return pa.string()
 
 
 def engine_arrow_table(name: str, frame: pd.DataFrame | None) -> pa.Table:
@@ -73,7 +60,7 @@ def engine_arrow_table(name: str, frame: pd.DataFrame | None) -> pa.Table:
     frame = pd.DataFrame() if frame is None else frame
     columns, fields = {}, []
     for column, spec in TABLES[name].columns.items():
-        kind = _arrow_type(str(spec.dtype))
+        kind = engine_type(column_kind(spec)).to_pyarrow()
         default = (spec.metadata or {}).get("default")
         if column in frame.columns:
             values = frame[column]
