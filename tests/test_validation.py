@@ -11,6 +11,7 @@ import pytest
 from custvalue.config import EngineSettings
 from custvalue.contract import TABLES
 from custvalue.demo import DemoSpec, generate_world, inject_violations, write_tables
+from custvalue.engine import without_secrets
 from custvalue.errors import ConfigError, ContractError
 from custvalue.loading import load_raw
 
@@ -116,3 +117,9 @@ def test_a_missing_source_table_is_one_clear_line(tmp_path):
 def test_engine_settings_are_checked(settings, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         settings.validate("engine")
+
+
+def test_a_password_in_the_url_never_reaches_the_manifest():
+    config = {"engine": {"url": "postgresql://ann:s3cr:et@db:5432/sales"}, "currency": "EUR"}
+    assert without_secrets(config) == {"engine": {"url": "postgresql://ann:***@db:5432/sales"}, "currency": "EUR"}
+    assert without_secrets({"engine": {"url": ""}}) == {"engine": {"url": ""}}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -309,6 +310,15 @@ def file_sha256(path: Path) -> str:
 def engine_type(kind: str) -> dt.DataType:
     """The engine type of a contract column kind (see :func:`custvalue.contract.column_kind`)."""
     return {"text": dt.string, "date": dt.date, "decimal": dt.float64, "integer": dt.int64, "boolean": dt.boolean}[kind]
+
+
+def without_secrets(config: dict) -> dict:
+    """A configuration dictionary with any password in ``engine.url`` masked (it is written
+    into the manifest of every scored quarter)."""
+    engine = dict(config.get("engine", {}))
+    if engine.get("url"):
+        engine["url"] = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", engine["url"])
+    return {**config, "engine": engine}
 
 
 def _one_line(error: Exception) -> str:

@@ -141,9 +141,6 @@ class LoadedData:
         span = self.event_dates()
         return span[1] if span else None
 
-    def source_hashes(self) -> dict[str, str | None]:
-        return {name: load.sha256 for name, load in self.tables.items()}
-
 
 def accepted_frame(engine: Engine, name: str) -> pd.DataFrame:
     """The accepted rows of ``name`` in pandas, in input order, typed as the contract says."""

@@ -28,6 +28,7 @@ import pandas as pd
 from custvalue import __version__
 from custvalue.atomic import atomic_directory
 from custvalue.config import Config
+from custvalue.engine import without_secrets
 from custvalue.loading import LoadedData, load_raw
 from custvalue.cost_to_serve import CostToServeResult, compute_cost_to_serve
 from custvalue.errors import ContractError
@@ -222,9 +223,12 @@ def write_outputs(
             "quarter": str(outputs.quarter),
             "custvalue_version": __version__,
             "raw_dir": str(data.raw_dir),
-            "inputs_sha256": data.source_hashes(),
+            "engine": data.engine.backend,
+            "inputs": {
+                name: {"source": load.location or "(absent)", "sha256": load.sha256} for name, load in data.tables.items()
+            },
             "config_fingerprint": config.fingerprint(),
-            "config": config.to_dict(),
+            "config": without_secrets(config.to_dict()),
             "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         target(outputs.manifest_json).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
