@@ -123,3 +123,11 @@ def test_a_password_in_the_url_never_reaches_the_manifest():
     config = {"engine": {"url": "postgresql://ann:s3cr:et@db:5432/sales"}, "currency": "EUR"}
     assert without_secrets(config) == {"engine": {"url": "postgresql://ann:***@db:5432/sales"}, "currency": "EUR"}
     assert without_secrets({"engine": {"url": ""}}) == {"engine": {"url": ""}}
+
+
+def test_an_unreachable_warehouse_is_one_clear_line():
+    settings = EngineSettings(backend="postgres", url="postgresql://analyst@127.0.0.1:1/sales", tables={"orders": "sales.orders"})
+    with pytest.raises(ContractError) as caught:
+        load_raw(None, settings)
+    (problem,) = caught.value.problems
+    assert problem.startswith("engine.url: cannot connect to PostgreSQL") and "\n" not in problem

@@ -123,6 +123,13 @@ def _connect_postgres(settings: EngineSettings) -> BaseBackend:
 
 
 def _connect_spark(settings: EngineSettings) -> BaseBackend:
+    try:
+        return _spark_session(settings)
+    except Exception as error:  # noqa: BLE001 - no Java, no pyspark, an unreachable master
+        raise ContractError(f"engine: cannot start Spark at {settings.spark_master} ({_one_line(error)[:200]})") from None
+
+
+def _spark_session(settings: EngineSettings) -> BaseBackend:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(settings.spark_master).appName("custvalue")
