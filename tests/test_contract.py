@@ -75,6 +75,7 @@ RULES = [
     ("orders", {"customer_id": "C404"}, "customer_id: unknown customer"),
     ("orders", {"order_id": "O1"}, "order_id: duplicate of an earlier row"),
     ("orders", {"order_date": "yesterday"}, "order_date: not an ISO date YYYY-MM-DD"),
+    ("orders", {"order_date": "2025-1-10"}, "order_date: not an ISO date YYYY-MM-DD"),
     ("orders", {"revenue": "-5"}, "revenue: must be >= 0"),
     ("orders", {"revenue": "abc"}, "revenue: not a number"),
     ("orders", {"cost_of_goods": "-1"}, "cost_of_goods: must be >= 0"),
