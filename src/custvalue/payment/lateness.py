@@ -47,9 +47,9 @@ import pandas as pd
 from ibis import _
 
 from custvalue.config import PaymentSettings
-from custvalue.engine import Engine
+from custvalue.engine import Engine, fetch
 from custvalue.features import customer_quarters
-from custvalue.payment.ledger import has_table, quarter_label, to_frame
+from custvalue.payment.ledger import has_table, quarter_label
 from custvalue.payment.repairs import evidence_texts, repair_texts
 from custvalue.payment.survival import ETA_STEP, CoxFit, conditional_days_table, expected_days_table
 from custvalue.quarters import Quarter
@@ -111,7 +111,7 @@ def predicted_invoices(ledger: ibis.Table, fits: dict[str, CoxFit], as_of: date)
     # Only the (stratum, bin, days open) of invoices still open are looked up: the whole
     # grid has strata x bins x horizon rows (close to a million), too many to send to a
     # database server for a few thousand open invoices.
-    needed = to_frame(
+    needed = fetch(
         due.filter(_.after >= 1)
         .select(stratum=_[model.stratum_column].cast("string"), eta_bin=_.m_bin, after_days=_.after.cast("int64"))
         .distinct()
@@ -234,7 +234,7 @@ def payment_by_quarter(
     else:
         table = table.mutate(our_tickets=ibis.literal(0))
     # (Arrow's own conversion: several times faster than ``execute`` on wide results.)
-    frame = to_frame(table.order_by(key))
+    frame = fetch(table.order_by(key))
     return finish_verdict(frame, settings, as_of)
 
 
@@ -285,7 +285,7 @@ def lateness_by_customer(predicted: ibis.Table, settings: PaymentSettings) -> pd
     """Days late, peers' expectation and shrunk excess per customer over all judged
     quarters together (for ranking on the report page; the review uses the quarters)."""
     measures = _quarter_measures(predicted, settings)
-    frame = to_frame(
+    frame = fetch(
         predicted.group_by("customer_id").aggregate(
             judged_invoices=measures["judged_invoices"],
             open_invoices=measures["open_invoices"],

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "as_engine", "drop_temporary", "engine_arrow_table", "has_table", "invoice_ledger", "ledger_frame",
-    "materialise", "quarter_label", "to_frame", "with_history",
+    "materialise", "quarter_label", "with_history",
 ]  # fmt: skip
 
 LEDGER_TABLES = ("invoices", "customers", "support_tickets")
@@ -213,12 +213,6 @@ def ledger_frame(source: EngineSource, as_of: date | pd.Timestamp, quarter_by: s
     """The invoice ledger executed into pandas (for small data, tests and inspection)."""
     frame = invoice_ledger(as_engine(source), as_of, quarter_by).order_by("invoice_id").execute()
     return frame.reset_index(drop=True)
-
-
-def to_frame(expression: ibis.Table) -> pd.DataFrame:
-    """Execute into pandas through Arrow's own conversion (several times faster than
-    ``execute`` on wide results; meant for results without date columns)."""
-    return expression.to_pyarrow().to_pandas()
 
 
 def materialise(engine: Engine, expression: ibis.Table, name: str) -> ibis.Table:

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from custvalue.config import PaymentSettings
-from custvalue.payment.ledger import to_frame
+from custvalue.engine import fetch
 
 COMPANY = "company"
 CENT = 0.01
@@ -190,7 +190,7 @@ def collections_metrics(ledger: ibis.Table, as_of: date, settings: PaymentSettin
         One row per group with the columns of the module docstring.
     """
     key = by or "scope"
-    frame = to_frame(collections_metrics_expr(ledger, as_of, settings, by).order_by(key))
+    frame = fetch(collections_metrics_expr(ledger, as_of, settings, by).order_by(key))
     monthly = [f"sales_m{k}" for k in range(settings.countback_months)]
     month_days = _countback_months(as_of, settings.countback_months)["month_days"].to_numpy()
     frame["dso_countback"] = countback_days(frame["ar"].to_numpy(float), frame[monthly].to_numpy(float), month_days)

@@ -24,7 +24,7 @@ import pandas as pd
 from ibis import _
 
 from custvalue.config import PaymentSettings
-from custvalue.engine import Engine
+from custvalue.engine import Engine, fetch
 from custvalue.payment.lateness import (
     lateness_by_customer,
     payment_by_quarter,
@@ -38,7 +38,6 @@ from custvalue.payment.ledger import (
     has_table,
     invoice_ledger,
     materialise,
-    to_frame,
     with_history,
 )
 from custvalue.payment.metrics import collections_metrics
@@ -183,7 +182,7 @@ def fit_payment_models(ledger: ibis.Table, settings: PaymentSettings) -> dict[st
     payers = fitting_population(ledger)
     population = int(payers.count().to_pyarrow().as_py())
     chosen = payers if population <= settings.fit_sample_cap else fit_sample_expr(payers, settings.fit_sample_cap, settings.seed)
-    sample = to_frame(chosen.select(*_SAMPLE_COLUMNS))
+    sample = fetch(chosen.select(*_SAMPLE_COLUMNS))
     sample = sample.sort_values("invoice_id").reset_index(drop=True)
     common = dict(horizon_days=settings.horizon_days, n_population=population, sample_cap=settings.fit_sample_cap, seed=settings.seed)
     return {
