@@ -153,17 +153,14 @@ def _schema(name: str):
 # --------------------------------------------------------------------------- the two pipelines
 
 
-def run_engine(folder: Path, via_arrow: bool = False) -> dict:
-    """custvalue: DuckDB + the features' Ibis code, then compute_cost_to_serve.
-
-    ``via_arrow`` fetches the same expression with ``to_pyarrow().to_pandas()`` instead
-    of Ibis' ``execute()`` (whose pandas conversion is the memory peak)."""
+def run_engine(folder: Path) -> dict:
+    """custvalue: DuckDB + the features' Ibis code, then compute_cost_to_serve."""
     import ibis
 
     from custvalue.config import Config
     from custvalue.cost_to_serve import compute_cost_to_serve
     from custvalue.engine import Engine
-    from custvalue.features import quarterly_activity, quarterly_activity_expr
+    from custvalue.features import quarterly_activity
     from custvalue.quarters import Quarter
 
     start = time.perf_counter()
@@ -171,10 +168,7 @@ def run_engine(folder: Path, via_arrow: bool = False) -> dict:
     for name in ("customers", "orders", "invoices", "support_tickets", "incidents"):
         connection.read_parquet(folder / f"{name}.parquet", table_name=name)
     engine, first, last = Engine(connection), Quarter.parse(FIRST), Quarter.parse(LAST)
-    if via_arrow:
-        activity = quarterly_activity_expr(engine, first, last).to_pyarrow().to_pandas()
-    else:
-        activity = quarterly_activity(engine, first, last)
+    activity = quarterly_activity(engine, first, last)
     aggregated = time.perf_counter()
     result = compute_cost_to_serve(activity, Config().cost_to_serve)
     done = time.perf_counter()
@@ -282,7 +276,6 @@ def _report(activity, result, aggregate_seconds: float, cost_seconds: float) -> 
 
 PHASES = {
     "engine": run_engine,
-    "engine-arrow": lambda folder: run_engine(folder, via_arrow=True),
     "pandas": run_pandas,
 }
 
@@ -312,7 +305,6 @@ def main() -> int:
     results = {}
     titles = {
         "engine": "custvalue: DuckDB + Ibis features",
-        "engine-arrow": "  same, fetched via Arrow",
         "pandas": "baseline: plain pandas groupby",
     }
     for phase, title in titles.items():

@@ -41,7 +41,8 @@ from custvalue.engine import (
     materialize,
     open_file,
     open_table,
-    relax_row_order,
+    settle,
+    work_database,
 )
 from custvalue.errors import ContractError
 from custvalue.validation import compile_table, reasons_of, source_text
@@ -179,13 +180,13 @@ def load_raw(raw_dir: Path | str | None, settings: EngineSettings | None = None)
     connection = connect(settings)
     sources = open_sources(connection, raw_dir, settings)
     names = {name: f"cv_{name}" for name in TABLES}
-    engine = Engine(connection, names)
+    engine = Engine(connection, names, work_database(connection))
     loads: dict[str, TableLoad] = {}
     for name, spec in TABLES.items():
         customers = engine.table("customers") if name != "customers" else None
         loads[name] = validate_source(connection, spec, sources[name], names[name], customers)
     customers = accepted_frame(engine, "customers")
-    relax_row_order(connection)
+    settle(connection)
     return LoadedData(raw_dir=raw_dir, engine=engine, tables=loads, customers=customers)
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from custvalue import __version__
 from custvalue.atomic import atomic_directory
@@ -119,6 +121,9 @@ def score_quarter(
 ) -> ScoredQuarter:
     """Score ``quarter`` (default: the last complete one) and write its outputs.
 
+    The quarter's folder is written atomically: everything is staged and swapped in at
+    the end, and a failure leaves the previous folder as it was.
+
     Raises
     ------
     ContractError
@@ -128,37 +133,71 @@ def score_quarter(
     quarter = quarter or default_quarter(data)
     check_quarter_is_covered(data, quarter)
     history = quarter_range(quarter.shift(-(config.review.history_quarters - 1)), quarter)
-    engine = data.engine
     customers = data.accepted("customers")
-
-    activity = quarterly_activity(engine, history[0], quarter)
-    costs = compute_cost_to_serve(activity, config.cost_to_serve)
-    payments = analyse_payments(engine, customers, as_of=quarter.end, quarters=history, settings=config.payment)
-    lifetime = estimate_lifetime_value(engine.table("orders"), customers, quarter.end, config.lifetime)
-
-    judged = judge_quarters(
-        review_inputs(activity, costs.customer_costs, payments.by_quarter, customers), standard_criteria(config.review)
-    )
-    value = future_value(lifetime.customers["clv"], judged, window_of(quarter, config.review))
-    rank, p_alive = value["future_value_rank"], lifetime.customers["p_alive"]
-    card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
-    reviewable = [q for q in history if q.shift(-(config.review.window_quarters - 1)) >= history[0]]
-    statuses = statuses_over_time(judged, customers, reviewable, config.review, rank)
-    # P(alive) is estimated as of this quarter only, so the quiet-customer rule applies here.
-    statuses[str(quarter)] = card.set_index("customer_id")["status"].astype(str)
-    previous = assign_status(judged, customers, quarter.shift(-1), config.review, rank)
-    changes = movement(previous, card)
-    ended_after_let_go = move_on(judged, customers, statuses, quarter)
-
-    scorecard = _scorecard(card, judged, payments, lifetime.customers.drop(columns="future_value_rank").join(value), quarter, config)
     outputs = QuarterOutputs(Path(processed_dir), quarter)
-    frames = {"statuses": statuses.reset_index(names="customer_id"), "movement": changes, "move_on": ended_after_let_go}
-    models = {"cost_to_serve": costs, "payment": payments, "lifetime": lifetime}
-    write_outputs(outputs, scorecard, judged, data, config, frames, models)
+    with atomic_directory(outputs.folder) as staging:
+        models = run_models(data, customers, history, config, staging)
+        judged = judge_quarters(models.review_inputs, standard_criteria(config.review))
+        models = models.without_review_inputs()
+        value = future_value(models.lifetime["clv"], judged, window_of(quarter, config.review))
+        rank, p_alive = value["future_value_rank"], models.lifetime["p_alive"]
+        card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
+        reviewable = [q for q in history if q.shift(-(config.review.window_quarters - 1)) >= history[0]]
+        statuses = statuses_over_time(judged, customers, reviewable, config.review, rank)
+        # P(alive) is estimated as of this quarter only, so the quiet-customer rule applies here.
+        statuses[str(quarter)] = card.set_index("customer_id")["status"].astype(str)
+        previous = assign_status(judged, customers, quarter.shift(-1), config.review, rank)
+        changes = movement(previous, card)
+        ended_after_let_go = move_on(judged, customers, statuses, quarter)
+
+        lifetime = models.lifetime.drop(columns="future_value_rank").join(value)
+        scorecard = _scorecard(card, judged, models.receivables, lifetime, quarter, config)
+        frames = {"statuses": statuses.reset_index(names="customer_id"), "movement": changes, "move_on": ended_after_let_go}
+        write_outputs(outputs, staging, scorecard, judged, data, config, frames)
     return ScoredQuarter(quarter, scorecard, judged, data, outputs)
 
 
-def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, payments: PaymentResult, value: pd.DataFrame, quarter: Quarter, config: Config) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ModelFigures:
+    """What the review needs from the models (their full results are saved already)."""
+
+    review_inputs: pd.DataFrame | None
+    """:func:`custvalue.review.review_inputs`: one row per customer and quarter."""
+    receivables: pd.Series
+    """Open receivables per customer id."""
+    lifetime: pd.DataFrame
+    """The lifetime-value model's per-customer table (``clv``, ``p_alive``, ...)."""
+
+    def without_review_inputs(self) -> ModelFigures:
+        """The same without the (large) review inputs, once they are judged."""
+        return ModelFigures(None, self.receivables, self.lifetime)
+
+
+def run_models(data: LoadedData, customers: pd.DataFrame, history: list[Quarter], config: Config, save_to: Path) -> ModelFigures:
+    """Run the feature step and the three models over ``history``; save each model's
+    result into ``save_to/<model>`` as soon as it is ready.
+
+    Each result is released once saved and the columns the review reads are taken out,
+    so the large customer x quarter tables (the activity, the costs, the payment
+    verdicts) are never all held at once.
+    """
+    engine, last = data.engine, history[-1]
+    activity = quarterly_activity(engine, history[0], last)
+    costs = compute_cost_to_serve(activity, config.cost_to_serve)
+    costs.save(save_to / "cost_to_serve")
+    customer_costs = costs.customer_costs
+    del costs
+    payments = analyse_payments(engine, customers, as_of=last.end, quarters=history, settings=config.payment)
+    payments.save(save_to / "payment")
+    receivables = payments.customers.set_index("customer_id")["ar"]
+    inputs = review_inputs(activity, customer_costs, payments.by_quarter, customers)
+    del activity, customer_costs, payments
+    lifetime = estimate_lifetime_value(engine.table("orders"), customers, last.end, config.lifetime)
+    lifetime.save(save_to / "lifetime")
+    return ModelFigures(inputs, receivables, lifetime.customers)
+
+
+def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, receivables: pd.Series, value: pd.DataFrame, quarter: Quarter, config: Config) -> pd.DataFrame:
     """The review's verdict with this quarter's figures, one row per customer."""
     figures = ["revenue", "gross_margin", "cost_to_serve", "operating_profit", "ticket_minutes"]
     now = judged.loc[judged["quarter"] == str(quarter), ["customer_id", *figures]].set_index("customer_id")
@@ -175,7 +214,6 @@ def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, payments: PaymentResult
     for column in figures[:-1]:
         card[column] = this_quarter(column)
     card["support_hours"] = this_quarter("ticket_minutes") / 60
-    receivables = payments.customers.set_index("customer_id")["ar"]
     card["open_receivables"] = receivables.reindex(ids).fillna(0.0).to_numpy()
     future = value.reindex(ids)
     for column in ("clv", "future_value", "p_alive", "future_value_rank"):
@@ -189,49 +227,56 @@ def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, payments: PaymentResult
 
 def write_outputs(
     outputs: QuarterOutputs,
+    staging: Path,
     scorecard: pd.DataFrame,
     quarterly: pd.DataFrame,
     data: LoadedData,
     config: Config,
     frames: dict[str, pd.DataFrame],
-    models: dict[str, Any],
 ) -> None:
-    """Write a quarter's folder atomically: all files appear together, or none change."""
-    with atomic_directory(outputs.folder) as staging:
+    """Write a quarter's tables, data-quality record and manifest into ``staging`` (the
+    quarter's folder being built, see :func:`custvalue.atomic.atomic_directory`)."""
 
-        def target(path: Path) -> Path:
-            return staging / path.relative_to(outputs.folder)
+    def target(path: Path) -> Path:
+        return staging / path.relative_to(outputs.folder)
 
-        scorecard.to_parquet(target(outputs.scorecard_parquet), index=False)
-        scorecard.to_csv(target(outputs.scorecard_csv), index=False)
-        quarterly.to_parquet(target(outputs.history_parquet), index=False)
-        for name, frame in frames.items():
-            frame.to_parquet(staging / f"{name}.parquet", index=False)
-        for name, model in models.items():
-            model.save(staging / name)
-        rejected_dir = target(outputs.rejected_dir)
-        rejected_dir.mkdir()
-        for name, load in data.tables.items():
-            load.rejected.to_csv(rejected_dir / f"{name}.csv", index=False)
-        quality = {
-            "tables": data.quality().to_dict(orient="records"),
-            "reasons": data.rejection_reasons().to_dict(orient="records"),
-            "ignored_columns": {name: list(load.ignored_columns) for name, load in data.tables.items() if load.ignored_columns},
-        }
-        target(outputs.quality_json).write_text(json.dumps(quality, indent=2, default=str), encoding="utf-8")
-        manifest = {
-            "quarter": str(outputs.quarter),
-            "custvalue_version": __version__,
-            "raw_dir": str(data.raw_dir),
-            "engine": data.engine.backend,
-            "inputs": {
-                name: {"source": load.location or "(absent)", "sha256": load.sha256} for name, load in data.tables.items()
-            },
-            "config_fingerprint": config.fingerprint(),
-            "config": without_secrets(config.to_dict()),
-            "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        target(outputs.manifest_json).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    scorecard.to_parquet(target(outputs.scorecard_parquet), index=False)
+    scorecard.to_csv(target(outputs.scorecard_csv), index=False)
+    write_parquet_in_slices(quarterly, target(outputs.history_parquet))
+    for name, frame in frames.items():
+        frame.to_parquet(staging / f"{name}.parquet", index=False)
+    rejected_dir = target(outputs.rejected_dir)
+    rejected_dir.mkdir()
+    for name, load in data.tables.items():
+        load.rejected.to_csv(rejected_dir / f"{name}.csv", index=False)
+    quality = {
+        "tables": data.quality().to_dict(orient="records"),
+        "reasons": data.rejection_reasons().to_dict(orient="records"),
+        "ignored_columns": {name: list(load.ignored_columns) for name, load in data.tables.items() if load.ignored_columns},
+    }
+    target(outputs.quality_json).write_text(json.dumps(quality, indent=2, default=str), encoding="utf-8")
+    manifest = {
+        "quarter": str(outputs.quarter),
+        "custvalue_version": __version__,
+        "raw_dir": str(data.raw_dir),
+        "engine": data.engine.backend,
+        "inputs": {
+            name: {"source": load.location or "(absent)", "sha256": load.sha256} for name, load in data.tables.items()
+        },
+        "config_fingerprint": config.fingerprint(),
+        "config": without_secrets(config.to_dict()),
+        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    target(outputs.manifest_json).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def write_parquet_in_slices(frame: pd.DataFrame, path: Path, rows: int = 500_000) -> None:
+    """``frame.to_parquet(path, index=False)``, converted to Arrow ``rows`` at a time, so
+    a large frame is never held twice (once in pandas, once in Arrow)."""
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, max(len(frame), 1), rows):
+            writer.write_table(pa.Table.from_pandas(frame.iloc[start : start + rows], schema=schema, preserve_index=False))
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custvalue.config import ReviewSettings
+from custvalue.cost_to_serve.drivers import COST_DRIVERS
 from custvalue.quarters import Quarter
 
 STATUS_ORDER = ("let_go", "final_notice", "protected", "watch", "healthy", "new", "inactive")
@@ -79,6 +80,18 @@ DRIVER_WORDS = {
 }
 
 
+REVIEW_DRIVERS = (
+    "orders", "rush_orders", "manual_orders", "returns", "tickets", "ticket_minutes",
+    "our_tickets", "our_ticket_minutes", "invoiced", "written_off", "incidents",
+)
+"""Activity-table columns the review reads or reports (with every ``severity_<kind>``)."""
+REVIEW_COSTS = (
+    "revenue", "gross_margin", *(f"cost_{driver}" for driver in COST_DRIVERS), "cost_to_serve",
+    "operating_profit", "service_minutes", "support_hours", "headache_ratio",
+)
+"""Cost-to-serve columns the review reads or reports."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What one criterion found for every customer-quarter."""
@@ -105,12 +118,22 @@ def review_inputs(
     payment_by_quarter: pd.DataFrame,
     customers: pd.DataFrame,
 ) -> pd.DataFrame:
-    """One row per customer and quarter: the drivers, the costs and the payment verdict."""
+    """One row per customer and quarter: the drivers, the costs and the payment verdict
+    the review reads (:data:`REVIEW_DRIVERS`, :data:`REVIEW_COSTS`, every
+    ``severity_<kind>``), and the customer's segment.
+
+    Only these columns are kept: at a million customers the table has seven million
+    rows, and each column is 58 MB. The models' full results are saved with them.
+    """
     key = ["customer_id", "quarter"]
-    costs = customer_costs.drop(columns=[c for c in customer_costs.columns if c in activity.columns and c not in key])
+    drivers = [c for c in activity.columns if c in REVIEW_DRIVERS or c.startswith("severity_")]
+    activity = activity[[*key, *drivers]]
+    costs = customer_costs[[*key, *(c for c in REVIEW_COSTS if c in customer_costs.columns and c not in activity.columns)]]
     payment = payment_by_quarter[[*key, "late_flag", "nonpayment_flag", "evidence", "repair", "our_fix"]].rename(
         columns={"evidence": "payment_evidence", "repair": "payment_repair", "our_fix": "payment_our_fix"}
     )
+    # The same key types in every frame, so the merged keys keep them (text, not objects).
+    costs, payment = (frame.astype({column: activity[column].dtype for column in key}) for frame in (costs, payment))
     segments = customers[["customer_id", "segment"]]
     inputs = _side_by_side(activity, costs, payment, segments)
     if inputs is None:
@@ -355,8 +378,6 @@ def _times(value: float, reference: float) -> str:
 
 def unprofitable(settings: ReviewSettings) -> Criterion:
     """Fails a quarter whose operating profit after cost to serve is a material loss."""
-    from custvalue.cost_to_serve import COST_DRIVERS
-
     columns = [f"cost_{driver}" for driver in COST_DRIVERS]
     words = np.array([DRIVER_WORDS[driver] for driver in COST_DRIVERS], dtype=object)
     repairs = np.array([DRIVER_REPAIRS[driver] for driver in COST_DRIVERS], dtype=object)
