@@ -92,6 +92,27 @@ def test_database_tables_are_sources_numbered_by_key(tmp_path):
         world.tables["customers"]["customer_id"].astype(str).sort_values(ignore_index=True),
         check_dtype=False,
     )
+    data.engine.connection.disconnect()
+    with duckdb.connect(str(database), read_only=True) as connection:
+        tables = connection.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'warehouse'").fetchall()
+        views = connection.execute("SELECT view_name FROM duckdb_views() WHERE database_name = 'warehouse' AND NOT internal").fetchall()
+    assert sorted(tables) == sorted(("sales", name) for name in world.tables), "custvalue never writes into the warehouse"
+    assert views == []
+
+
+def test_working_tables_are_compressed_in_their_own_database(violated):
+    """DuckDB keeps the accepted rows in an in-memory database of their own, checkpointed
+    (compressed) once loaded; every table is there with its accepted rows."""
+    raw, _, _ = violated
+    data = load_raw(raw)
+    connection = data.engine.connection.con
+    held = dict(connection.execute("SELECT table_name, estimated_size FROM duckdb_tables() WHERE database_name = 'custvalue_work'").fetchall())
+    for name, load in data.tables.items():
+        assert f"cv_{name}" in held
+        assert data.table(name).count().to_pyarrow().as_py() == load.accepted_rows
+    # A checkpointed table is stored in row groups on blocks (a table never checkpointed has none).
+    blocks = connection.execute("SELECT count(*) FROM pragma_storage_info('custvalue_work.main.cv_orders') WHERE block_id >= 0").fetchone()[0]
+    assert blocks > 0
 
 
 def test_a_missing_source_table_is_one_clear_line(tmp_path):

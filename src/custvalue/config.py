@@ -35,8 +35,8 @@ class EngineSettings:
     """DuckDB database file, or ``:memory:``."""
     threads: int = 0
     """DuckDB worker threads; 0 lets DuckDB choose."""
-    memory_limit: str = "6GB"
-    """DuckDB memory limit, e.g. ``6GB``: beyond it DuckDB spills to the temporary folder. The models and the review work in pandas beside it (about 8 GB at 1M customers), so keep the two within RAM; empty = DuckDB's default, 80% of RAM."""
+    memory_limit: str = "3GB"
+    """DuckDB memory limit, e.g. ``3GB``: beyond it DuckDB spills to the temporary folder. The models and the review work in pandas beside it (about 4 GB at 1M customers), so keep the two within RAM; empty = DuckDB's default, 80% of RAM."""
     url: str = ""
     """PostgreSQL connection, ``postgresql://user@host:5432/database``. Keep the password out of this file: libpq reads ``PGPASSWORD`` or ``~/.pgpass``."""
     spark_master: str = "local[2]"

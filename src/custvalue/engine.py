@@ -31,6 +31,7 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
@@ -317,20 +318,55 @@ def create_empty(connection: BaseBackend, name: str, schema: ibis.Schema) -> ibi
     return materialize(connection, name, ibis.memtable(schema.to_pyarrow().empty_table()))
 
 
-def fetch(expression: ibis.Table) -> pd.DataFrame:
+def fetch(expression: ibis.Table, in_order_of: str | None = None) -> pd.DataFrame:
     """Bring a (compact) result into pandas through Arrow, dates as ``datetime64[ns]``.
 
     Arrow avoids the Python ``Decimal`` round trip of ``execute()`` for DuckDB's HUGEINT
-    sums and gives one set of types on every backend. The Arrow table is released column
-    by column as pandas takes it over, so a large result is not held twice.
+    sums and gives one set of types on every backend. The Arrow table is released a few
+    columns at a time as pandas takes it over, so a large result is not held twice.
+
+    ``in_order_of`` names a column numbering the rows 0, 1, ... n-1: the rows come back
+    in that order, without the column. The engine need not sort (a sort of a wide result
+    costs more than the query): its rows come back in runs of that order, which are put
+    in place here (see :func:`runs_in_order`).
     """
     table = expression.to_pyarrow()
-    dated = [name for name, kind in zip(table.column_names, table.schema.types, strict=True) if pa.types.is_date(kind) or pa.types.is_timestamp(kind)]
-    frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
-    del table
-    for column in dated:
-        frame[column] = frame[column].astype("datetime64[ns]")
-    return frame
+    order: slice | np.ndarray = slice(None)
+    if in_order_of is not None:
+        table, order = runs_in_order(table, in_order_of)
+        table = table.drop_columns([in_order_of])
+    dated = {field.name for field in table.schema if pa.types.is_date(field.type) or pa.types.is_timestamp(field.type)}
+    columns: dict[str, object] = {}
+    group = 2 * (os.cpu_count() or 1)
+    while table.num_columns:
+        names = table.column_names[:group]
+        part = table.select(names).to_pandas(date_as_object=False, split_blocks=True)
+        table = table.drop_columns(names)
+        for name in names:
+            values = part[name].astype("datetime64[ns]") if name in dated else part[name]
+            columns[name] = values.array if isinstance(order, slice) else values.array.take(order)
+        del part
+    return pd.DataFrame(columns, copy=False)
+
+
+def runs_in_order(table: pa.Table, position: str, most_runs: int = 10_000) -> tuple[pa.Table, slice | np.ndarray]:
+    """``table`` with its runs of consecutive ``position`` values put in order, and what
+    remains to reorder its rows (``slice(None)``: nothing).
+
+    ``position`` numbers the rows 0..n-1. Engines hand back rows mostly in runs of the
+    order they were read in (DuckDB: under a hundred runs for seven million rows of a
+    join whose probe side is in that order). Runs are rearranged without copying; only
+    when there are more than ``most_runs`` are rows reordered one by one.
+    """
+    numbers = table.column(position).to_numpy()
+    starts = np.flatnonzero(np.diff(numbers, prepend=-2) != 1)
+    if len(starts) > most_runs:
+        order = np.empty(len(numbers), dtype=np.int64)
+        order[numbers] = np.arange(len(numbers))
+        return table, order
+    ends = np.append(starts[1:], len(numbers))
+    runs = sorted(zip(numbers[starts].tolist(), starts.tolist(), ends.tolist()))
+    return pa.concat_tables([table.slice(start, end - start) for _, start, end in runs]), slice(None)
 
 
 def file_sha256(path: Path) -> str:

@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from custvalue import __version__
 from custvalue.atomic import atomic_directory
@@ -34,17 +32,20 @@ from custvalue.engine import without_secrets
 from custvalue.loading import LoadedData, load_raw
 from custvalue.cost_to_serve import CostToServeResult, compute_cost_to_serve
 from custvalue.errors import ContractError
-from custvalue.features import quarterly_activity
+from custvalue.features import KEY, quarterly_activity
 from custvalue.lifetime.value import LifetimeValueResult, estimate_lifetime_value
 from custvalue.paths import QuarterOutputs
 from custvalue.payment import PaymentResult, analyse_payments
 from custvalue.quarters import Quarter, quarter_range
+from custvalue.stored import write_parquet
 from custvalue.review import (
+    REVIEW_PAYMENT,
     assign_status,
     future_value,
     judge_quarters,
     move_on,
     movement,
+    review_columns,
     review_inputs,
     standard_criteria,
     state_future_potential,
@@ -174,24 +175,28 @@ class ModelFigures:
 
 
 def run_models(data: LoadedData, customers: pd.DataFrame, history: list[Quarter], config: Config, save_to: Path) -> ModelFigures:
-    """Run the feature step and the three models over ``history``; save each model's
-    result into ``save_to/<model>`` as soon as it is ready.
+    """Run the payment model, the feature step, cost to serve and the lifetime-value model
+    over ``history``; save each model's result into ``save_to/<model>`` as soon as it is
+    ready.
 
-    Each result is released once saved and the columns the review reads are taken out,
-    so the large customer x quarter tables (the activity, the costs, the payment
-    verdicts) are never all held at once.
+    Each result is released once saved, and only the columns the review reads are kept,
+    so the large customer x quarter tables (the payment verdicts, the activity, the
+    costs) are never all held at once. The payment model runs first: its peak (the
+    engine's work and the verdict table) then meets no other large table.
     """
     engine, last = data.engine, history[-1]
-    activity = quarterly_activity(engine, history[0], last)
-    costs = compute_cost_to_serve(activity, config.cost_to_serve)
-    costs.save(save_to / "cost_to_serve")
-    customer_costs = costs.customer_costs
-    del costs
     payments = analyse_payments(engine, customers, as_of=last.end, quarters=history, settings=config.payment)
     payments.save(save_to / "payment")
     receivables = payments.customers.set_index("customer_id")["ar"]
-    inputs = review_inputs(activity, customer_costs, payments.by_quarter, customers)
-    del activity, customer_costs, payments
+    payment = payments.by_quarter[[*KEY, *REVIEW_PAYMENT]]
+    del payments
+    activity = quarterly_activity(engine, history[0], last)
+    costs = compute_cost_to_serve(activity, config.cost_to_serve)
+    costs.save(save_to / "cost_to_serve")
+    activity, customer_costs = review_columns(activity, costs.customer_costs)
+    del costs
+    inputs = review_inputs(activity, customer_costs, payment, customers)
+    del activity, customer_costs, payment
     lifetime = estimate_lifetime_value(engine.table("orders"), customers, last.end, config.lifetime)
     lifetime.save(save_to / "lifetime")
     return ModelFigures(inputs, receivables, lifetime.customers)
@@ -242,7 +247,7 @@ def write_outputs(
 
     scorecard.to_parquet(target(outputs.scorecard_parquet), index=False)
     scorecard.to_csv(target(outputs.scorecard_csv), index=False)
-    write_parquet_in_slices(quarterly, target(outputs.history_parquet))
+    write_parquet(quarterly, target(outputs.history_parquet))
     for name, frame in frames.items():
         frame.to_parquet(staging / f"{name}.parquet", index=False)
     rejected_dir = target(outputs.rejected_dir)
@@ -268,15 +273,6 @@ def write_outputs(
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     target(outputs.manifest_json).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-
-
-def write_parquet_in_slices(frame: pd.DataFrame, path: Path, rows: int = 500_000) -> None:
-    """``frame.to_parquet(path, index=False)``, converted to Arrow ``rows`` at a time, so
-    a large frame is never held twice (once in pandas, once in Arrow)."""
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
-    with pq.ParquetWriter(path, schema) as writer:
-        for start in range(0, max(len(frame), 1), rows):
-            writer.write_table(pa.Table.from_pandas(frame.iloc[start : start + rows], schema=schema, preserve_index=False))
 
 
 @dataclass(frozen=True)

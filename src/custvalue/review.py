@@ -48,6 +48,7 @@ import pyarrow.compute as pc
 
 from custvalue.config import ReviewSettings
 from custvalue.cost_to_serve.drivers import COST_DRIVERS
+from custvalue.features import arrow_text
 from custvalue.quarters import Quarter
 
 STATUS_ORDER = ("let_go", "final_notice", "protected", "watch", "healthy", "new", "inactive")
@@ -90,6 +91,8 @@ REVIEW_COSTS = (
     "operating_profit", "service_minutes", "support_hours", "headache_ratio",
 )
 """Cost-to-serve columns the review reads or reports."""
+REVIEW_PAYMENT = ("late_flag", "nonpayment_flag", "evidence", "repair", "our_fix")
+"""Columns of the payment verdict (per customer and quarter) the review reads."""
 
 
 @dataclass(frozen=True)
@@ -126,15 +129,14 @@ def review_inputs(
     rows, and each column is 58 MB. The models' full results are saved with them.
     """
     key = ["customer_id", "quarter"]
-    drivers = [c for c in activity.columns if c in REVIEW_DRIVERS or c.startswith("severity_")]
-    activity = activity[[*key, *drivers]]
-    costs = customer_costs[[*key, *(c for c in REVIEW_COSTS if c in customer_costs.columns and c not in activity.columns)]]
-    payment = payment_by_quarter[[*key, "late_flag", "nonpayment_flag", "evidence", "repair", "our_fix"]].rename(
+    activity, costs = review_columns(activity, customer_costs)
+    payment = payment_by_quarter[[*key, *REVIEW_PAYMENT]].rename(
         columns={"evidence": "payment_evidence", "repair": "payment_repair", "our_fix": "payment_our_fix"}
     )
-    # The same key types in every frame, so the merged keys keep them (text, not objects).
+    # The same key types in every frame (also the segments' below), so the merged keys
+    # keep them: text, not Python objects.
     costs, payment = (frame.astype({column: activity[column].dtype for column in key}) for frame in (costs, payment))
-    segments = customers[["customer_id", "segment"]]
+    segments = customers[["customer_id", "segment"]].astype({"customer_id": activity["customer_id"].dtype})
     inputs = _side_by_side(activity, costs, payment, segments)
     if inputs is None:
         inputs = activity.merge(costs, on=key, how="left").merge(payment, on=key, how="left")
@@ -145,6 +147,15 @@ def review_inputs(
         if not (isinstance(_STR, pd.StringDtype) and inputs[column].dtype == _STR and not inputs[column].hasnans):  # else as is
             inputs[column] = inputs[column].fillna("").astype(str)
     return inputs
+
+
+def review_columns(activity: pd.DataFrame, customer_costs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The columns of the activity table and the cost-to-serve result that
+    :func:`review_inputs` keeps (with the key); taking them early lets the rest go."""
+    key = ["customer_id", "quarter"]
+    drivers = [c for c in activity.columns if c in REVIEW_DRIVERS or c.startswith("severity_")]
+    costs = [c for c in REVIEW_COSTS if c in customer_costs.columns and c not in drivers]
+    return activity[[*key, *drivers]], customer_costs[[*key, *costs]]
 
 
 def _side_by_side(activity: pd.DataFrame, costs: pd.DataFrame, payment: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame | None:
@@ -162,17 +173,17 @@ def _side_by_side(activity: pd.DataFrame, costs: pd.DataFrame, payment: pd.DataF
     if rows < 2 or len(costs) != rows or len(payment) != rows:
         return None
     try:
-        customer, quarter = (_arrow_text(activity[column].array) for column in key)
+        customer, quarter = (arrow_text(activity[column].array) for column in key)
         for frame in (costs, payment):
             for column, own in zip(key, (customer, quarter)):
-                if pc.all(pc.equal(_arrow_text(frame[column].array), own), skip_nulls=False).as_py() is not True:
+                if pc.all(pc.equal(arrow_text(frame[column].array), own), skip_nulls=False).as_py() is not True:
                     return None
         before, after = customer.slice(0, rows - 1), customer.slice(1)
         same = pc.equal(before, after)
         increasing = pc.or_(pc.less(before, after), pc.and_(same, pc.less(quarter.slice(0, rows - 1), quarter.slice(1))))
         if pc.all(increasing, skip_nulls=False).as_py() is not True:
             return None
-        ids = _arrow_text(segments["customer_id"].array)
+        ids = arrow_text(segments["customer_id"].array)
         if ids.null_count or len(pc.unique(ids)) != len(ids):
             return None
         starts = np.flatnonzero(np.concatenate([[True], ~same.to_numpy(zero_copy_only=False)]))
@@ -584,7 +595,7 @@ def judge_quarters(inputs: pd.DataFrame, criteria: Sequence[Criterion]) -> pd.Da
     judged["failed"] = judged[[f"fail_{n}" for n in names]].any(axis=1) if names else False
     judged["reasons"] = _text_column(_join_columns([judged[f"why_{n}"] for n in names], len(judged)))
     judged["repairs"] = _text_column(_join_unique(repairs, len(judged)))
-    judged["our_share"] = our_share(inputs)
+    judged["our_share"] = _text_column(our_share(inputs).to_numpy())
     return judged
 
 
@@ -744,7 +755,7 @@ class _History:
         self.failed = judged["failed"].fillna(False).to_numpy(dtype=bool)
         self.index = customers.set_index("customer_id").index
         try:
-            self.id_text: pa.Array | None = _arrow_text(customers["customer_id"].array)
+            self.id_text: pa.Array | None = arrow_text(customers["customer_id"].array)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
             self.id_text = None
         self._ranks: dict[int, tuple[pd.Series, np.ndarray]] = {}
@@ -787,7 +798,7 @@ class _History:
         """``values.reindex(<customer ids>).fillna(fill)`` as floats, for every row of
         ``customers`` (looked up in Arrow when the ids are text)."""
         try:
-            keys = _arrow_text(values.index.array)
+            keys = arrow_text(values.index.array)
             if self.id_text is None or not values.index.is_unique:  # reindex says what is wrong
                 raise ValueError
             at = pc.index_in(self.id_text, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
@@ -902,12 +913,6 @@ class _History:
         return card.reset_index().drop(columns=["failing_now", "repairs"])
 
 
-def _arrow_text(values) -> pa.Array:
-    """Text values as one Arrow string array (raises for values that are not text)."""
-    text = pa.array(values, type=pa.string())
-    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-
-
 def _customer_numbers(ids: pd.Series, of_rows: pd.Series) -> tuple[np.ndarray, int, np.ndarray]:
     """Customers numbered by distinct id: each id's number (-1: missing), how many, and the
     number of each of ``of_rows`` (-1: not among ``ids``). The rows of one customer come
@@ -916,8 +921,8 @@ def _customer_numbers(ids: pd.Series, of_rows: pd.Series) -> tuple[np.ndarray, i
     starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]])) if len(values) else np.zeros(0, dtype=np.int64)
     lengths = np.diff(np.append(starts, len(values)))
     try:  # hashing in Arrow: several times faster than pandas on strings
-        encoded = pc.dictionary_encode(_arrow_text(ids.array))
-        numbers = pc.index_in(_arrow_text(values[starts]), value_set=encoded.dictionary)
+        encoded = pc.dictionary_encode(arrow_text(ids.array))
+        numbers = pc.index_in(arrow_text(values[starts]), value_set=encoded.dictionary)
         of_ids = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         return of_ids, len(encoded.dictionary), np.repeat(numbers.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), lengths)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # ids that are not text

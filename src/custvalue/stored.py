@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from custvalue.atomic import atomic_directory
 from custvalue.errors import ContractError
@@ -34,12 +36,21 @@ def save_result(
     folder = Path(folder)
     with atomic_directory(folder) as staging:
         for name, frame in frames.items():
-            frame.to_parquet(staging / f"{name}.parquet", index=False)
+            write_parquet(frame, staging / f"{name}.parquet")
         document = {"format_version": format_version, **metadata}
         (staging / METADATA_FILE).write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
         if extra is not None:
             extra(staging)
     return folder
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, rows: int = 500_000) -> None:
+    """``frame.to_parquet(path, index=False)``, converted to Arrow ``rows`` at a time, so
+    a large frame is never held twice (once in pandas, once in Arrow)."""
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, max(len(frame), 1), rows):
+            writer.write_table(pa.Table.from_pandas(frame.iloc[start : start + rows], schema=schema, preserve_index=False))
 
 
 def load_result(folder: Path | str, names: Iterable[str], what: str, format_version: int) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:

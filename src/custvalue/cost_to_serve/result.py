@@ -55,7 +55,9 @@ def add_ratios(frame: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
 class CostToServeResult:
     """Customer cost to serve by driver, our own costs, and capacity per pool.
 
-    Immutable: the frames are returned as copies. Build one with
+    Immutable: the frames are returned as copies (shallow ones: with pandas'
+    copy-on-write, changing a returned frame never changes the result, and no data is
+    copied until then). Build one with
     :func:`custvalue.cost_to_serve.compute_cost_to_serve`, or read one back with
     :meth:`load`.
 
@@ -105,7 +107,7 @@ class CostToServeResult:
         settings: CostToServeSettings,
     ) -> None:
         for name, value in zip(_FRAMES, (customer_costs, our_costs, pools, activities)):
-            object.__setattr__(self, f"_{name}", value.copy())
+            object.__setattr__(self, f"_{name}", value.copy(deep=False))
         object.__setattr__(self, "_settings", settings)
 
     @classmethod
@@ -129,19 +131,19 @@ class CostToServeResult:
 
     @property
     def customer_costs(self) -> pd.DataFrame:
-        return self._customer_costs.copy()
+        return self._customer_costs.copy(deep=False)
 
     @property
     def our_costs(self) -> pd.DataFrame:
-        return self._our_costs.copy()
+        return self._our_costs.copy(deep=False)
 
     @property
     def pools(self) -> pd.DataFrame:
-        return self._pools.copy()
+        return self._pools.copy(deep=False)
 
     @property
     def activities(self) -> pd.DataFrame:
-        return self._activities.copy()
+        return self._activities.copy(deep=False)
 
     @property
     def settings(self) -> CostToServeSettings:

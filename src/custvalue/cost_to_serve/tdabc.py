@@ -27,6 +27,7 @@ from custvalue.config import CostToServeSettings
 from custvalue.cost_to_serve.drivers import ACTIVITY_DRIVERS, COST_DRIVERS, DRIVER_OF_COLUMN, OURS_OF_COLUMN
 from custvalue.cost_to_serve.result import CostToServeResult, add_ratios
 from custvalue.errors import ContractError
+from custvalue.features import in_key_order
 
 KEY = ["customer_id", "quarter"]
 MONEY_COLUMNS = ["revenue", "cost_of_goods", "returned_value", "discount", "receivable_days", "written_off"]
@@ -47,6 +48,12 @@ def capacity_cost_rates(settings: CostToServeSettings) -> dict[str, float]:
     {'desk': 0.8}
     """
     return {name: pool.cost_per_quarter / pool.practical_capacity_minutes for name, pool in settings.pools.items()}
+
+
+def _zero_filled(column: pd.Series) -> np.ndarray:
+    """The column as float64 with missing values as 0, copied only when it must be."""
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.nan_to_num(values, nan=0.0) if np.isnan(values).any() else values
 
 
 def required_columns(settings: CostToServeSettings) -> list[str]:
@@ -108,21 +115,20 @@ def compute_cost_to_serve(activity: pd.DataFrame, settings: CostToServeSettings 
     missing = [column for column in needed if column not in activity.columns]
     if missing:
         raise ContractError(f"activity table lacks column(s) {', '.join(missing)} needed by the cost-to-serve settings")
-    quantities = {column: activity[column].fillna(0).to_numpy(dtype=np.float64) for column in needed[len(KEY) :]}
+    quantities = {column: _zero_filled(activity[column]) for column in needed[len(KEY) :]}
     drivers = needed[len(KEY) + len(MONEY_COLUMNS) :]
     negative = [column for column in drivers if (quantities[column] < 0).any()]
     if negative:
         raise ContractError(f"activity table has negative driver quantities in {', '.join(negative)}")
 
     # Rows in (customer, quarter) order; quarters as integer codes for fast per-quarter sums.
-    customer_codes, _ = pd.factorize(activity["customer_id"].astype("string"), sort=True)
     quarter_codes, quarter_labels = pd.factorize(activity["quarter"].astype("string"), sort=True)
-    if (customer_codes < 0).any() or (quarter_codes < 0).any():
+    if activity["customer_id"].isna().any() or (quarter_codes < 0).any():
         raise ContractError("activity table has rows without a customer_id or quarter")
-    order = np.lexsort((quarter_codes, customer_codes))
-    if (order == np.arange(order.size)).all():
-        order = None
-    else:
+    order = None
+    if not in_key_order(activity):
+        customer_codes, _ = pd.factorize(activity["customer_id"].astype("string"), sort=True)
+        order = np.lexsort((quarter_codes, customer_codes))
         quantities = {column: values[order] for column, values in quantities.items()}
         quarter_codes = quarter_codes[order]
     quarters = [str(label) for label in quarter_labels]
@@ -177,7 +183,8 @@ def compute_cost_to_serve(activity: pd.DataFrame, settings: CostToServeSettings 
             "service_minutes": np.sum([customer_minutes[pool] for pool in settings.pools], axis=0),
             "support_minutes": support_minutes,
             **{f"pool_minutes_{pool}": customer_minutes[pool] for pool in settings.pools},
-        }
+        },
+        copy=False,  # the arrays are this frame's own; consolidating them would hold them twice
     )
     costs = add_ratios(costs, copy=False)
 

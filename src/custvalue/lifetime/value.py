@@ -266,7 +266,7 @@ class LifetimeValueResult:
         notes: tuple[str, ...] = (),
     ) -> None:
         for name, frame in zip(_FRAMES, (customers, holdout_customers, holdout_by_frequency, tracking)):
-            object.__setattr__(self, f"_{name}", frame.copy())
+            object.__setattr__(self, f"_{name}", frame.copy(deep=False))
         missing = [role for role in _FITS if role not in fits]
         if missing:
             raise ValueError(f"fits missing: {missing}")
@@ -290,11 +290,11 @@ class LifetimeValueResult:
 
     @property
     def customers(self) -> pd.DataFrame:
-        return self._customers.copy()
+        return self._customers.copy(deep=False)
 
     @property
     def tracking(self) -> pd.DataFrame:
-        return self._tracking.copy()
+        return self._tracking.copy(deep=False)
 
     @property
     def holdout(self) -> HoldoutComparison:
