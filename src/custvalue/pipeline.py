@@ -30,6 +30,7 @@ from custvalue.atomic import atomic_directory
 from custvalue.config import Config
 from custvalue.engine import without_secrets
 from custvalue.loading import LoadedData, load_raw
+from custvalue.memory import give_back_memory
 from custvalue.cost_to_serve import CostToServeResult, compute_cost_to_serve
 from custvalue.errors import ContractError
 from custvalue.features import KEY, quarterly_activity
@@ -140,6 +141,7 @@ def score_quarter(
         models = run_models(data, customers, history, config, staging)
         judged = judge_quarters(models.review_inputs, standard_criteria(config.review))
         models = models.without_review_inputs()
+        give_back_memory()
         value = future_value(models.lifetime["clv"], judged, window_of(quarter, config.review))
         rank, p_alive = value["future_value_rank"], models.lifetime["p_alive"]
         card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
@@ -190,13 +192,16 @@ def run_models(data: LoadedData, customers: pd.DataFrame, history: list[Quarter]
     receivables = payments.customers.set_index("customer_id")["ar"]
     payment = payments.by_quarter[[*KEY, *REVIEW_PAYMENT]]
     del payments
+    give_back_memory()
     activity = quarterly_activity(engine, history[0], last)
+    give_back_memory()
     costs = compute_cost_to_serve(activity, config.cost_to_serve)
     costs.save(save_to / "cost_to_serve")
     activity, customer_costs = review_columns(activity, costs.customer_costs)
     del costs
     inputs = review_inputs(activity, customer_costs, payment, customers)
     del activity, customer_costs, payment
+    give_back_memory()
     lifetime = estimate_lifetime_value(engine.table("orders"), customers, last.end, config.lifetime)
     lifetime.save(save_to / "lifetime")
     return ModelFigures(inputs, receivables, lifetime.customers)
