@@ -162,9 +162,10 @@ def compute_cost_to_serve(activity: pd.DataFrame, settings: CostToServeSettings 
         for quarter, mine, us in zip(quarters, per_quarter(theirs), per_quarter(ours)):
             activity_rows.append((name, equation.pool, quarter, mine, us, mine * rate, us * rate))
 
-    def key_columns() -> dict[str, pd.Series]:
-        frame = activity[KEY] if order is None else activity[KEY].iloc[order]
-        return {column: pd.array(frame[column].to_numpy(), dtype="string") for column in KEY}
+    def key_columns() -> dict[str, pd.api.extensions.ExtensionArray]:
+        # As text arrays, never through Python string objects (7M of them at scale).
+        frame = activity[KEY] if order is None else activity[KEY].take(order)
+        return {column: frame[column].astype("string").array for column in KEY}
 
     keys = key_columns()
     gross_margin = quantities["revenue"] - quantities["cost_of_goods"] - quantities["returned_value"]
