@@ -5,8 +5,9 @@ Outputs under ``processed_dir/<quarter>/`` (see :class:`custvalue.paths.QuarterO
 
 - ``scorecard.parquet`` and ``.csv``: one row per customer (status, strikes, reasons,
   action, and the quarter's figures);
-- ``quarterly.parquet``: one row per customer and quarter with the drivers, costs,
-  payment verdict and each criterion's verdict;
+- ``quarterly.parquet``: one row per customer and quarter with the drivers, costs and
+  payment verdict the review reads (see :func:`custvalue.review.review_inputs`) and each
+  criterion's verdict; every driver and cost is in the models' folders;
 - ``statuses.parquet`` (status at each quarter of the history), ``movement.parquet``
   (changes since the previous quarter), ``move_on.parquet`` (relationships ended after a
   let-go recommendation and their effect);
