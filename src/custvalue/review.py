@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 
 from custvalue.config import ReviewSettings
 from custvalue.cost_to_serve.drivers import COST_DRIVERS
-from custvalue.features import arrow_text
+from custvalue.features import arrow_text, in_key_order
 from custvalue.quarters import Quarter
 
 STATUS_ORDER = ("let_go", "final_notice", "protected", "watch", "healthy", "new", "inactive")
@@ -178,11 +178,9 @@ def _side_by_side(activity: pd.DataFrame, costs: pd.DataFrame, payment: pd.DataF
             for column, own in zip(key, (customer, quarter)):
                 if pc.all(pc.equal(arrow_text(frame[column].array), own), skip_nulls=False).as_py() is not True:
                     return None
-        before, after = customer.slice(0, rows - 1), customer.slice(1)
-        same = pc.equal(before, after)
-        increasing = pc.or_(pc.less(before, after), pc.and_(same, pc.less(quarter.slice(0, rows - 1), quarter.slice(1))))
-        if pc.all(increasing, skip_nulls=False).as_py() is not True:
+        if not in_key_order(activity):
             return None
+        same = pc.equal(customer.slice(0, rows - 1), customer.slice(1))
         ids = arrow_text(segments["customer_id"].array)
         if ids.null_count or len(pc.unique(ids)) != len(ids):
             return None
