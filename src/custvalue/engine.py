@@ -34,6 +34,7 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from custvalue.config import EngineSettings
@@ -347,6 +348,38 @@ def fetch(expression: ibis.Table, in_order_of: str | None = None) -> pd.DataFram
             columns[name] = values.array if isinstance(order, slice) else values.array.take(order)
         del part
     return pd.DataFrame(columns, copy=False)
+
+
+def fetch_scattered(expression: ibis.Table, position: str, rows: int) -> dict[str, np.ndarray]:
+    """The numeric columns of ``expression`` as arrays of ``rows`` values: each result row
+    goes where its ``position`` column (0 to ``rows`` - 1) says, zero elsewhere and for NULL.
+
+    For a result that is sparse in a grid known in advance (activity by customer and
+    quarter): the engine returns only the rows where something happened, with their
+    place, so it neither joins them to the whole grid nor sorts them. Rows are put in
+    place one Arrow batch at a time, and each batch is released once placed.
+    """
+    table = expression.to_pyarrow()
+    names = [name for name in table.column_names if name != position]
+    for name in names:
+        kind = table.schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise TypeError(f"fetch_scattered: column {name} is {kind}, not a number")
+    columns = {name: np.zeros(rows, dtype=table.schema.field(name).type.to_pandas_dtype()) for name in names}
+    batches = table.to_batches()
+    del table
+    while batches:
+        batch = batches.pop()
+        places = batch.column(position)
+        if places.null_count:
+            raise ValueError(f"fetch_scattered: {places.null_count} rows have no {position}")
+        at = places.to_numpy()
+        if at.size and (at.min() < 0 or at.max() >= rows):
+            raise ValueError(f"fetch_scattered: {position} outside 0..{rows - 1}")
+        for name in names:
+            values = batch.column(name)
+            columns[name][at] = (pc.fill_null(values, 0) if values.null_count else values).to_numpy()
+    return columns
 
 
 def _owned_text(table: pa.Table) -> pa.Table:

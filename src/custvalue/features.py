@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from ibis import _
 
 from custvalue.contract import INCIDENT_KINDS, TABLES, TICKET_CHANNELS, column_kind
-from custvalue.engine import Engine, engine_type, fetch
+from custvalue.engine import Engine, engine_type, fetch_scattered
 from custvalue.quarters import Quarter, quarter_range
 
 KEY = ["customer_id", "quarter"]
@@ -224,53 +224,92 @@ def _account_quarters(engine: Engine, first: Quarter, last: Quarter) -> ibis.Tab
     )
 
 
-def numbered_grid(engine: Engine, first: Quarter, last: Quarter) -> ibis.Table:
-    """:func:`customer_quarters` keyed by ``quarter_number``, each row with its
-    :data:`POSITION` in (customer, quarter) order."""
-    grid = _account_quarters(engine, first, last).select(*NUMBER_KEY)
-    return grid.mutate(**{POSITION: ibis.row_number().over(order_by=NUMBER_KEY)})
+def account_spans(engine: Engine, first: Quarter, last: Quarter) -> ibis.Table:
+    """Per customer, the quarters from ``first`` to ``last`` in which the account existed.
+
+    They are consecutive (:func:`customer_quarters` for one customer): ``first_quarter``
+    and ``last_quarter`` (:func:`serial_number`), ``quarters`` (their count) and
+    :data:`POSITION`, the place of the customer's first quarter among every customer's
+    quarters in (customer, quarter) order. Customers without such a quarter are left out.
+    """
+    customers = engine.table("customers")
+    opened, closed = serial_number(first), serial_number(last)
+    spans = customers.select(
+        "customer_id",
+        # Open in a quarter: created before it ended, not ended before it began.
+        first_quarter=ibis.greatest(quarter_number(customers.created_on), opened),
+        last_quarter=ibis.least(ibis.coalesce(quarter_number(customers.ended_on), closed), closed),
+    ).filter(_.last_quarter >= _.first_quarter)
+    spans = spans.mutate(quarters=_.last_quarter - _.first_quarter + 1)
+    before = _.quarters.cumsum(order_by="customer_id") - _.quarters
+    # SUM gives a wider type on some engines (HUGEINT, numeric): positions are int64.
+    return spans.mutate(**{POSITION: before.cast("int64")})
 
 
-def activity_measures(engine: Engine, first: Quarter, last: Quarter, grid: ibis.Table) -> ibis.Table:
-    """The activity measures of every row of ``grid`` (:func:`numbered_grid`), zero where
-    there was no activity, as an Ibis expression in no particular order."""
+def activity_parts(engine: Engine, first: Quarter, last: Quarter) -> list[ibis.Table]:
+    """The activity measures by customer and quarter (``quarter_number``), one table per
+    source, each with only the customer-quarters in which something happened."""
     quarters = quarters_table(first, last)
     window = (ibis.literal(first.start), ibis.literal(last.end))
 
     def in_window(table: ibis.Table, column: str) -> ibis.Table:
         return table.filter(table[column].between(*window))
 
-    invoices = engine.table("invoices").filter(_.issue_date <= window[1])
-    parts = [
+    return [
         order_drivers(in_window(engine.table("orders"), "order_date")),
         ticket_drivers(in_window(engine.table("support_tickets"), "opened_on")),
         invoice_drivers(in_window(engine.table("invoices"), "issue_date")),
-        receivable_drivers(invoices, quarters, last.end),
+        receivable_drivers(engine.table("invoices").filter(_.issue_date <= window[1]), quarters, last.end),
         incident_drivers(in_window(engine.table("incidents"), "date")),
     ]
-    table = grid
-    for part in parts:
-        table = table.left_join(part, NUMBER_KEY).drop("customer_id_right", "quarter_number_right")
-    measures = [name for name in table.columns if name not in {*NUMBER_KEY, POSITION}]
-    return table.mutate(**{name: table[name].fill_null(0) for name in measures})
+
+
+def placed(part: ibis.Table, spans: ibis.Table) -> ibis.Table:
+    """The measures of ``part`` (an :func:`activity_parts` table) with their row's
+    :data:`POSITION` in the activity table; rows of quarters in which the account did
+    not exist are dropped, as the activity table has no row for them."""
+    spans = spans.select("customer_id", "first_quarter", "last_quarter", POSITION)
+    joined = part.inner_join(spans, "customer_id").filter(_.quarter_number.between(_.first_quarter, _.last_quarter))
+    measures = [name for name in part.columns if name not in NUMBER_KEY]
+    return joined.select(
+        **{POSITION: (joined[POSITION] + joined.quarter_number - joined.first_quarter).cast("int64")},
+        **{name: joined[name] for name in measures},
+    )
 
 
 def quarterly_activity(engine: Engine, first: Quarter, last: Quarter) -> pd.DataFrame:
     """One row per customer and quarter with the driver quantities (see module docstring),
-    ordered by customer and quarter."""
-    # The grid is computed first, so the engine knows its size: DuckDB otherwise
-    # estimates the filtered cross join at a tenth of its rows and builds the hash tables
-    # of the joins on the grid instead of the (smaller) parts, twice the work.
-    with cached(numbered_grid(engine, first, last)) as grid:
-        frame = fetch(activity_measures(engine, first, last, grid), in_order_of=POSITION)
+    ordered by customer and quarter.
+
+    The rows are known before any activity is summed: each customer's quarters
+    (:func:`account_spans`). So the engine returns only the customer-quarters with
+    activity, each with its place, and they are put in place here
+    (:func:`custvalue.engine.fetch_scattered`), rather than joined in the engine to the
+    whole grid of customers and quarters and sorted (at a million customers, seven
+    million rows of which 30% have no activity).
+    """
+    with cached(account_spans(engine, first, last)) as spans:
+        accounts = spans.order_by(POSITION).select("customer_id", "first_quarter", "quarters", POSITION).to_pyarrow()
+        counts = accounts["quarters"].to_numpy()
+        starts = np.cumsum(counts) - counts
+        if not np.array_equal(accounts[POSITION].to_numpy(), starts):
+            raise ValueError("customers: the accounts' quarters do not line up (is customer_id unique?)")
+        rows = int(counts.sum())
+        measures: dict[str, np.ndarray] = {}
+        for part in activity_parts(engine, first, last):
+            measures.update(fetch_scattered(placed(part, spans), POSITION, rows))
+    owner = np.repeat(np.arange(len(counts)), counts)
+    code = accounts["first_quarter"].to_numpy()[owner] + (np.arange(rows) - starts[owner]) - serial_number(first)
     quarters = quarter_range(first, last)
-    code = frame.pop("quarter_number").to_numpy() - serial_number(first)
     labels = pa.DictionaryArray.from_arrays(pa.array(code, pa.int32()), pa.array([str(q) for q in quarters]))
-    frame.insert(1, "quarter", pd.array(labels.cast(pa.string()), dtype="string"))
-    for at, day in enumerate(("start", "end"), start=2):
-        frame.insert(at, f"quarter_{day}", np.array([getattr(q, day) for q in quarters], dtype="datetime64[us]")[code])
-    frame["customer_id"] = frame["customer_id"].astype("string")
-    return frame
+    customer_ids = accounts["customer_id"].combine_chunks().take(pa.array(owner))
+    frame = {
+        "customer_id": pd.array(customer_ids, dtype="string"),
+        "quarter": pd.array(labels.cast(pa.string()), dtype="string"),
+        **{f"quarter_{day}": np.array([getattr(q, day) for q in quarters], dtype="datetime64[us]")[code] for day in ("start", "end")},
+        **measures,
+    }
+    return pd.DataFrame(frame, copy=False)
 
 
 def arrow_text(values) -> pa.Array:  # noqa: ANN001 - any sequence of text
