@@ -40,6 +40,7 @@ from ibis.backends import BaseBackend
 from custvalue.config import EngineSettings
 from custvalue.contract import TABLES
 from custvalue.errors import ContractError
+from custvalue.memory import zeros
 
 ROW = "source_row"
 """Column holding a source row's number: 1 = the first data row of the file (header = 0);
@@ -365,7 +366,7 @@ def fetch_scattered(expression: ibis.Table, position: str, rows: int) -> dict[st
         kind = table.schema.field(name).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             raise TypeError(f"fetch_scattered: column {name} is {kind}, not a number")
-    columns = {name: np.zeros(rows, dtype=table.schema.field(name).type.to_pandas_dtype()) for name in names}
+    columns = {name: zeros(rows, table.schema.field(name).type.to_pandas_dtype()) for name in names}
     batches = table.to_batches()
     del table
     while batches:
