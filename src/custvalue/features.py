@@ -212,35 +212,34 @@ def incident_drivers(incidents: ibis.Table) -> ibis.Table:
 def customer_quarters(engine: Engine, first: Quarter, last: Quarter) -> ibis.Table:
     """Every customer for every quarter from ``first`` to ``last`` in which the account
     existed (opened before the quarter ended, not ended before it began)."""
-    return _account_quarters(engine, first, last).select("customer_id", "quarter", "quarter_start", "quarter_end")
-
-
-def _account_quarters(engine: Engine, first: Quarter, last: Quarter) -> ibis.Table:
-    customers = engine.table("customers")
-    grid = customers.select("customer_id", "created_on", "ended_on").cross_join(quarters_table(first, last))
-    return grid.filter(
-        (grid.created_on <= grid.quarter_end)
-        & (grid.ended_on.isnull() | (grid.ended_on >= grid.quarter_start))
+    spans = _open_quarters(engine, first, last)
+    grid = spans.cross_join(quarters_table(first, last))
+    return grid.filter(grid.quarter_number.between(grid.first_quarter, grid.last_quarter)).select(
+        "customer_id", "quarter", "quarter_start", "quarter_end"
     )
 
 
-def account_spans(engine: Engine, first: Quarter, last: Quarter) -> ibis.Table:
-    """Per customer, the quarters from ``first`` to ``last`` in which the account existed.
-
-    They are consecutive (:func:`customer_quarters` for one customer): ``first_quarter``
-    and ``last_quarter`` (:func:`serial_number`), ``quarters`` (their count) and
-    :data:`POSITION`, the place of the customer's first quarter among every customer's
-    quarters in (customer, quarter) order. Customers without such a quarter are left out.
-    """
+def _open_quarters(engine: Engine, first: Quarter, last: Quarter) -> ibis.Table:
+    """Per customer, the first and last quarter from ``first`` to ``last`` in which the
+    account existed (:func:`serial_number`); customers without one are left out. An
+    account is open in a quarter when it was created before the quarter ended and did not
+    end before it began, so its open quarters are consecutive."""
     customers = engine.table("customers")
     opened, closed = serial_number(first), serial_number(last)
-    spans = customers.select(
+    return customers.select(
         "customer_id",
-        # Open in a quarter: created before it ended, not ended before it began.
         first_quarter=ibis.greatest(quarter_number(customers.created_on), opened),
         last_quarter=ibis.least(ibis.coalesce(quarter_number(customers.ended_on), closed), closed),
     ).filter(_.last_quarter >= _.first_quarter)
-    spans = spans.mutate(quarters=_.last_quarter - _.first_quarter + 1)
+
+
+def account_spans(engine: Engine, first: Quarter, last: Quarter) -> ibis.Table:
+    """Per customer, the quarters from ``first`` to ``last`` in which the account existed:
+    ``first_quarter`` and ``last_quarter`` (:func:`serial_number`), ``quarters`` (their
+    count) and :data:`POSITION`, the place of the customer's first quarter among every
+    customer's quarters in (customer, quarter) order, as :func:`quarterly_activity` has
+    them. Customers without such a quarter are left out."""
+    spans = _open_quarters(engine, first, last).mutate(quarters=_.last_quarter - _.first_quarter + 1)
     before = _.quarters.cumsum(order_by="customer_id") - _.quarters
     # SUM gives a wider type on some engines (HUGEINT, numeric): positions are int64.
     return spans.mutate(**{POSITION: before.cast("int64")})
