@@ -361,12 +361,13 @@ def fetch_scattered(expression: ibis.Table, position: str, rows: int) -> dict[st
     place one Arrow batch at a time, and each batch is released once placed.
     """
     table = expression.to_pyarrow()
-    names = [name for name in table.column_names if name != position]
-    for name in names:
-        kind = table.schema.field(name).type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-            raise TypeError(f"fetch_scattered: column {name} is {kind}, not a number")
-    columns = {name: zeros(rows, table.schema.field(name).type.to_pandas_dtype()) for name in names}
+    columns: dict[str, np.ndarray] = {}
+    for field_ in table.schema:
+        if field_.name == position:
+            continue
+        if not (pa.types.is_integer(field_.type) or pa.types.is_floating(field_.type)):
+            raise TypeError(f"fetch_scattered: column {field_.name} is {field_.type}, not a number")
+        columns[field_.name] = zeros(rows, field_.type.to_pandas_dtype())
     batches = table.to_batches()
     del table
     while batches:
@@ -377,9 +378,9 @@ def fetch_scattered(expression: ibis.Table, position: str, rows: int) -> dict[st
         at = places.to_numpy()
         if at.size and (at.min() < 0 or at.max() >= rows):
             raise ValueError(f"fetch_scattered: {position} outside 0..{rows - 1}")
-        for name in names:
+        for name, target in columns.items():
             values = batch.column(name)
-            columns[name][at] = (pc.fill_null(values, 0) if values.null_count else values).to_numpy()
+            target[at] = (pc.fill_null(values, 0) if values.null_count else values).to_numpy()
     return columns
 
 
