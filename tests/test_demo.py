@@ -273,12 +273,15 @@ def test_every_archetype_is_planted_with_its_expected_status(world, truth):
     counts = truth["archetype"].value_counts()
     assert set(counts.index) == set(ARCHETYPES)
     assert counts.drop("ordinary").min() >= 3
+    # A profitable late payer is repaired, never let go: at most a final notice.
     expected = {a: "let_go" for a in CHRONIC_ARCHETYPES} | {
+        "late_payer_small": "final_notice",
         "one_bad_quarter": "watch", "already_left": "inactive", "profitable_late_enterprise": "healthy",
         "growing_small": "healthy", "we_caused": "healthy", "ordinary": "healthy",
     }  # fmt: skip
     assert (truth["expected_status"] == truth["archetype"].map(expected)).all()
-    assert (truth["flagged_expected"] == truth["expected_status"].isin(["let_go", "watch"])).all()
+    assert (truth["flagged_expected"] == truth["expected_status"].isin(["let_go", "final_notice", "watch"])).all()
+    assert truth["detectable"].all() and not truth["single_order"].any()
     chronic = truth[truth["archetype"].isin(CHRONIC_ARCHETYPES)]
     assert (chronic["expected_strikes"] == 4).all()
     assert all(set(LAST_FOUR) <= set(q.split(";")) for q in chronic["bad_quarters"])

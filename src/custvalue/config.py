@@ -69,17 +69,23 @@ class LifetimeSettings:
     """How far ahead customer lifetime value looks."""
     discount_rate_annual: float = 0.10
     """Annual discount rate for lifetime value."""
-    transaction_model: str = "bgnbd"
-    """``bgnbd`` or ``paretonbd``."""
+    transaction_model: str = "auto"
+    """The purchase model: ``auto`` (fit BG/NBD, MBG/NBD and Pareto/NBD on the calibration period and keep the one with the smallest holdout error, ties by AIC), or one of ``bgnbd``, ``mbgnbd``, ``paretonbd``."""
     penalizer: float = 0.0
     """L2 penalty on the model parameters (0 = plain maximum likelihood)."""
+    boundary: str = "nested"
+    """An estimate on the edge of the parameter space (e.g. no silent dropout at all): ``nested`` keeps the nested model at that limit when the full model is not significantly better (likelihood-ratio test); ``stop`` treats it as a fit that did not converge."""
+    retry_with_penalizer: bool = True
+    """A fit that still does not converge is retried once with a penalizer of max(0.001, 10 x penalizer); false stops instead."""
 
     def validate(self, where: str) -> None:
         _require(self.time_unit in {"D", "W"}, f"{where}.time_unit must be 'D' or 'W'")
         _require(self.horizon_quarters >= 1, f"{where}.horizon_quarters must be >= 1")
         _require(0 <= self.discount_rate_annual < 1, f"{where}.discount_rate_annual must be in [0, 1)")
-        _require(self.transaction_model in {"bgnbd", "paretonbd"}, f"{where}.transaction_model must be 'bgnbd' or 'paretonbd'")
+        models = ("auto", "bgnbd", "mbgnbd", "paretonbd")
+        _require(self.transaction_model in models, f"{where}.transaction_model must be one of {', '.join(models)}")
         _require(self.penalizer >= 0, f"{where}.penalizer must be >= 0")
+        _require(self.boundary in {"nested", "stop"}, f"{where}.boundary must be 'nested' or 'stop'")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ files. ``docs/demo-world.md`` describes what is planted and why.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,6 +41,7 @@ __all__ = [
     "VIOLATION_COLUMNS",
     "DemoError",
     "DemoSpec",
+    "WorldShape",
     "DemoWorld",
     "generate_world",
     "inject_violations",
@@ -74,7 +76,7 @@ ARCHETYPES = (
 """Every archetype of the ground truth, in a fixed order."""
 CHRONIC_ARCHETYPES = ARCHETYPES[:6]
 """Archetypes that are bad in every quarter of their life (let go when still active)."""
-STATUSES = ("let_go", "watch", "healthy", "inactive")
+STATUSES = ("let_go", "final_notice", "watch", "healthy", "inactive")
 TABLE_NAMES = ("customers", "orders", "invoices", "support_tickets", "incidents")
 TRUTH_COLUMNS = (
     "customer_id",
@@ -87,6 +89,8 @@ TRUTH_COLUMNS = (
     "behaviour",
     "silent_churn",
     "hostile_name",
+    "detectable",
+    "single_order",
 )
 
 (_HOG, _RUSH, _PRICER, _LATE, _NONPAY, _ABUSIVE, _PLE, _GROWING, _WECAUSED, _ONEBAD, _LEFT, _ORD) = range(12)
@@ -217,6 +221,73 @@ class DemoError(CustvalueError, ValueError):
 
 
 @dataclass(frozen=True)
+class WorldShape:
+    """The mix and shape of a world, beyond its size and seed (defaults: the demo world).
+
+    Worlds of other shapes test that the review works on data no one here made: one
+    segment only, no churn or heavy churn, a missing optional table, a whale, one-time
+    buyers. The defaults reproduce the demo world exactly (same draws, same files).
+
+    Parameters
+    ----------
+    segment_shares : tuple of three floats
+        Shares of enterprise, mid-market and small-business accounts (summing to 1). A
+        planted archetype whose usual segments are all absent is planted in the segments
+        present.
+    silent_churn : float
+        Share of ordinary customers who stop ordering at a random date, without an
+        ``ended_on``.
+    archetypes : mapping of str to float
+        Customers per 1,000 of an archetype (see :data:`ARCHETYPES`; ``already_left``
+        included), replacing its default; 0 plants none (and drops the minimum count).
+    optional_tables : tuple of str
+        Which optional tables (``support_tickets``, ``incidents``) the world has. A
+        table left out is not written at all, as for a company that does not keep it.
+    on_time_payment : bool
+        Every invoice is paid in full by its due date: no slow, late or non-payers (the
+        ``late_payer_small`` and ``non_payer`` archetypes are not planted), no disputes.
+    whale_revenue_share : float
+        When positive, one long-standing ordinary customer is made to hold about this
+        share of all revenue.
+    single_order_share : float
+        Share of ordinary customers who buy once only (one order in the whole history).
+    """
+
+    segment_shares: tuple[float, float, float] = (0.05, 0.25, 0.70)
+    silent_churn: float = 0.22
+    archetypes: Mapping[str, float] = field(default_factory=dict)
+    optional_tables: tuple[str, ...] = ("support_tickets", "incidents")
+    on_time_payment: bool = False
+    whale_revenue_share: float = 0.0
+    single_order_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        shares = tuple(float(share) for share in self.segment_shares)
+        if len(shares) != 3 or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-9:
+            raise DemoError(f"segment_shares: three non-negative shares summing to 1 needed, got {self.segment_shares}")
+        object.__setattr__(self, "segment_shares", shares)
+        unknown = sorted(set(self.archetypes) - set(ARCHETYPES[:-1]))
+        if unknown:
+            raise DemoError(f"archetypes: unknown archetype(s) {', '.join(unknown)}; known: {', '.join(ARCHETYPES[:-1])}")
+        if any(not (0 <= float(rate) <= 1000) for rate in self.archetypes.values()):
+            raise DemoError("archetypes: customers per 1,000 must be between 0 and 1,000")
+        object.__setattr__(self, "archetypes", dict(self.archetypes))
+        unknown = sorted(set(self.optional_tables) - set(TABLE_NAMES[3:]))
+        if unknown:
+            raise DemoError(f"optional_tables: unknown table(s) {', '.join(unknown)}; optional: {', '.join(TABLE_NAMES[3:])}")
+        object.__setattr__(self, "optional_tables", tuple(self.optional_tables))
+        for name in ("silent_churn", "single_order_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise DemoError(f"{name}: a share between 0 and 1 needed, got {getattr(self, name)}")
+        if not 0 <= self.whale_revenue_share < 1:
+            raise DemoError(f"whale_revenue_share: a share in [0, 1) needed, got {self.whale_revenue_share}")
+
+    @property
+    def is_default(self) -> bool:
+        return self == WorldShape()
+
+
+@dataclass(frozen=True)
 class DemoSpec:
     """What demo world to generate.
 
@@ -230,7 +301,12 @@ class DemoSpec:
         Last day of the data. The latest complete quarter is the one ending on or
         before it (2026Q2 for the default 2026-06-30). An ISO string is accepted.
     years : int
-        Length of the history in years (at least 2).
+        Length of the history in years (at least 2), unless ``quarters`` is given.
+    quarters : int, optional
+        Length of the history in quarters (at least 2), instead of ``years``: the data
+        begin ``quarters`` calendar quarters before ``end``.
+    shape : WorldShape
+        The mix of customers and tables (default: the demo world's).
     hostile_names : bool
         Put HTML and spreadsheet-formula payloads (:data:`HOSTILE_TEXTS`) into some
         customer names and incident notes, for output-escaping tests.
@@ -241,6 +317,8 @@ class DemoSpec:
     end: date = date(2026, 6, 30)
     years: int = 3
     hostile_names: bool = False
+    quarters: int | None = None
+    shape: WorldShape = field(default_factory=WorldShape)
 
     def __post_init__(self) -> None:
         end = self.end
@@ -262,10 +340,20 @@ class DemoSpec:
             )
         if end < date(1990, 1, 1):
             raise DemoError(f"end: must be 1990-01-01 or later, got {end}")
-        if int(self.years) < 2:
+        if self.quarters is None and int(self.years) < 2:
             raise DemoError(f"years: at least 2 needed (chronic archetypes need 4+ quarters), got {self.years}")
+        if self.quarters is not None and not 2 <= int(self.quarters) <= 400:
+            raise DemoError(f"quarters: between 2 and 400 needed, got {self.quarters}")
+        if not isinstance(self.shape, WorldShape):
+            raise DemoError(f"shape: expected a WorldShape, got {type(self.shape).__name__}")
         object.__setattr__(self, "n_customers", int(self.n_customers))
         object.__setattr__(self, "years", int(self.years))
+        object.__setattr__(self, "quarters", None if self.quarters is None else int(self.quarters))
+
+    @property
+    def months(self) -> int:
+        """Length of the history in calendar months."""
+        return 3 * self.quarters if self.quarters is not None else 12 * self.years
         object.__setattr__(self, "seed", int(self.seed))
 
 
@@ -331,11 +419,12 @@ class _Timeline:
         return len(self.labels)
 
 
-def _timeline(end: date, years: int) -> _Timeline:
-    try:
-        back = end.replace(year=end.year - years)
-    except ValueError:  # 29 February
-        back = end.replace(year=end.year - years, day=28)
+def _timeline(end: date, months: int) -> _Timeline:
+    """The calendar of a history of ``months`` months ending on ``end``."""
+    year, month = divmod(end.year * 12 + end.month - 1 - months, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    month_end = end.day == calendar.monthrange(end.year, end.month)[1]  # a month end stays a month end
+    back = date(year, month + 1, last_day if month_end else min(end.day, last_day))
     start, stop = _day(back) + 1, _day(end)
     months = np.arange(
         np.datetime64(start, "D").astype("datetime64[M]"), np.datetime64(stop, "D").astype("datetime64[M]") + 1
@@ -393,27 +482,54 @@ class _Customers:
     act_start: np.ndarray
     act_end: np.ndarray
     churned: np.ndarray
+    single: np.ndarray  # buys once only
 
 
-def _plan_customers(spec: DemoSpec, tl: _Timeline, rng: np.random.Generator) -> _Customers:
-    n = spec.n_customers
-    target = np.round(np.array(_SEGMENT_SHARE) * n).astype(int)
-    target[_SMALL] = n - target[_ENT] - target[_MID]
+def _planted_count(shape: WorldShape, archetype: int, per_thousand: float, minimum: int, n: int) -> int:
+    """How many customers of ``archetype`` a world of ``n`` customers gets."""
+    if shape.on_time_payment and archetype in (_LATE, _NONPAY):
+        return 0
+    per_thousand = float(shape.archetypes.get(ARCHETYPES[archetype], per_thousand))
+    if per_thousand == 0:
+        return 0
+    return max(minimum, int(round(per_thousand * n / 1000)))
+
+
+def _within(shares: tuple[float, ...], shape: WorldShape) -> np.ndarray:
+    """An archetype's segment probabilities restricted to the world's segments (all of
+    the world's segments, in its proportions, when none of its usual ones is present)."""
+    present = np.array(shape.segment_shares) > 0
+    if present.all():
+        return np.asarray(shares)
+    restricted = np.asarray(shares) * present
+    if restricted.sum() == 0:
+        restricted = np.array(shape.segment_shares)
+    return restricted / restricted.sum()
+
+
+def _plan_customers(spec: DemoSpec, tl: _Timeline, rng: np.random.Generator, shape_rng: np.random.Generator) -> _Customers:
+    n, shape = spec.n_customers, spec.shape
+    target = np.round(np.array(shape.segment_shares) * n).astype(int)
+    # The rounding remainder goes to the largest segment (ties: the smaller accounts).
+    largest = _SMALL - int(np.argmax(np.array(shape.segment_shares)[::-1]))
+    target[largest] = n - target.sum() + target[largest]
     segs: list[np.ndarray] = []
     behs: list[np.ndarray] = []
     lefts: list[np.ndarray] = []
     for archetype, (per_thousand, minimum, shares) in _PLAN.items():
-        count = max(minimum, int(round(per_thousand * n / 1000)))
-        segs.append(rng.choice(3, size=count, p=shares))
+        count = _planted_count(shape, archetype, per_thousand, minimum, n)
+        segs.append(rng.choice(3, size=count, p=_within(shares, shape)))
         behs.append(np.full(count, archetype))
         lefts.append(np.zeros(count, bool))
-    n_left = max(_LEFT_PLAN[1], int(round(_LEFT_PLAN[0] * n / 1000)))
+    n_left = _planted_count(shape, _LEFT, *_LEFT_PLAN, n)
     n_left_bad = int(np.ceil(_LEFT_BAD_SHARE * n_left))
+    bad_cycle = [b for b in _LEFT_BAD_CYCLE if not (shape.on_time_payment and b == _NONPAY)]
     left_beh = np.array(
-        [_LEFT_BAD_CYCLE[i % len(_LEFT_BAD_CYCLE)] for i in range(n_left_bad)] + [_ORD] * (n_left - n_left_bad)
+        [bad_cycle[i % len(bad_cycle)] for i in range(n_left_bad)] + [_ORD] * (n_left - n_left_bad), dtype=np.int64
     )
     left_seg = np.array(
-        [rng.choice(3, p=_PLAN[b][2]) if b != _ORD else rng.choice(3, p=_SEGMENT_SHARE) for b in left_beh]
+        [rng.choice(3, p=_within(_PLAN[b][2] if b != _ORD else shape.segment_shares, shape)) for b in left_beh],
+        dtype=np.int64,
     )
     segs.append(left_seg)
     behs.append(left_beh)
@@ -421,7 +537,8 @@ def _plan_customers(spec: DemoSpec, tl: _Timeline, rng: np.random.Generator) -> 
     seg = np.concatenate(segs)
     used = np.bincount(seg, minlength=3)
     remaining = target - used
-    if (remaining < 3).any():
+    present = target > 0
+    if (remaining[present] < 3).any() or (remaining < 0).any():
         raise DemoError(f"n_customers: {n} is too small to plant every archetype with ordinary peers in each segment")
     seg = np.concatenate([seg, np.repeat(np.arange(3), remaining)])
     beh = np.concatenate(behs + [np.full(remaining.sum(), _ORD)])
@@ -461,12 +578,19 @@ def _plan_customers(spec: DemoSpec, tl: _Timeline, rng: np.random.Generator) -> 
     act_end = np.where(left, ended - 10, tl.end)
 
     # Silent churn: some ordinary customers stop ordering, without an ended_on.
-    churned = (beh == _ORD) & ~left & (rng.random(n) < 0.22)
+    churned = (beh == _ORD) & ~left & (rng.random(n) < shape.silent_churn)
     lo, hi = act_start + 90, tl.end - 30
     churned &= lo < hi
     churn_day = lo + (rng.random(n) * np.maximum(hi - lo, 1)).astype(np.int64)
     act_end = np.where(churned, churn_day, act_end)
-    return _Customers(seg, beh, left, created.astype(np.int64), ended.astype(np.int64), act_start, act_end, churned)
+    # One-time buyers (drawn from the shape's own stream, so the default world is unchanged).
+    single = np.zeros(n, bool)
+    if shape.single_order_share > 0:
+        single = (beh == _ORD) & ~left & ~churned & (shape_rng.random(n) < shape.single_order_share)
+        act_end = np.where(single, np.minimum(act_start + 45, tl.end), act_end)  # gone after the one order
+    return _Customers(
+        seg, beh, left, created.astype(np.int64), ended.astype(np.int64), act_start, act_end, churned, single
+    )
 
 
 
@@ -596,6 +720,27 @@ def _params(cu: _Customers, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return p
 
 
+def _shaped(p: dict[str, np.ndarray], cu: _Customers, shape: WorldShape, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The behaviour parameters after the world's shape: on-time payment, a whale."""
+    if shape.on_time_payment:
+        n = cu.seg.size
+        p["late_lo"], p["late_hi"] = np.full(n, -10.0), np.zeros(n)
+        p["late_mean"] = np.minimum(p["late_mean"], -1.0)
+        p["p_never"], p["p_dispute"] = np.zeros(n), np.zeros(n)
+    if shape.whale_revenue_share > 0:
+        # Expected revenue per customer over its active days; the whale's line value is
+        # scaled so that it holds the share of the total.
+        days = np.maximum(cu.act_end - cu.act_start + 1, 0)
+        revenue = p["ord_rate"] * p["lines_mean"] * p["line_value"] * days / 30.4
+        candidates = np.flatnonzero((cu.beh == _ORD) & ~cu.left & ~cu.churned & ~cu.single)
+        largest = candidates[cu.seg[candidates] == cu.seg[candidates].min()]  # the largest accounts present
+        whale = int(rng.choice(largest))
+        others = revenue.sum() - revenue[whale]
+        share = shape.whale_revenue_share
+        p["line_value"][whale] *= share / (1 - share) * others / revenue[whale]
+    return p
+
+
 # --------------------------------------------------------------------------- events
 
 
@@ -610,6 +755,10 @@ def _orders(cu: _Customers, p: dict, tl: _Timeline, rng: np.random.Generator) ->
     # growing_small: steady growth, not Poisson noise (randomised rounding of the rate)
     steady = cu.beh == _GROWING
     counts[steady] = np.floor(lam[steady] + rng.random(lam[steady].shape)).astype(counts.dtype)
+    # One-time buyers: one order, in their first active month.
+    counts[cu.single] = 0
+    buyers = np.flatnonzero(cu.single)
+    counts[buyers, np.argmax(days[buyers] > 0, axis=1)] = 1
 
     # Planted customers get a minimum number of orders in every (near) full quarter.
     q_first, q_last, q_days = _overlap(cu.act_start, cu.act_end, tl.qstart, tl.qend)
@@ -728,7 +877,7 @@ def _tickets(cu: _Customers, p: dict, inv: dict, tl: _Timeline, rng: np.random.G
     hog_lam = p["t_hog"][:, None] * frac
     hog_min = np.where(full & (cu.beh == _HOG)[:, None], 4, 0)
     onebad = np.flatnonzero(cu.beh == _ONEBAD)
-    bad_q = tl.last - 2
+    bad_q = _one_bad_quarter(tl)
     hog_lam[onebad, bad_q] = rng.uniform(10, 14, onebad.size)
     hog_min[onebad, bad_q] = 9
     counts = np.maximum(rng.poisson(hog_lam), hog_min)
@@ -772,7 +921,7 @@ def _incidents(cu: _Customers, p: dict, tl: _Timeline, rng: np.random.Generator)
     lam = p["inc_rate"][:, None, :] * frac[:, :, None]
     counts = rng.poisson(lam) + np.where(full[:, :, None], p["inc_min"][:, None, :], 0)
     onebad = np.flatnonzero(cu.beh == _ONEBAD)
-    counts[onebad, tl.last - 2, _ABUSE] += 1
+    counts[onebad, _one_bad_quarter(tl), _ABUSE] += 1
     first3 = np.repeat(first[:, :, None], n_k, axis=2)
     last3 = np.repeat(last[:, :, None], n_k, axis=2)
     cell, day = _expand(counts, first3, last3, rng)
@@ -856,18 +1005,35 @@ def _customer_table(cu: _Customers, ids: np.ndarray, names: np.ndarray, rng: np.
     return frame.iloc[order].reset_index(drop=True)
 
 
-def _truth(cu: _Customers, ids: np.ndarray, hostile: np.ndarray, tl: _Timeline) -> pd.DataFrame:
+def _visible(shape: WorldShape) -> dict[int, bool]:
+    """Whether each planted behaviour leaves a trace in the tables the world has.
+
+    A support hog shows only in the tickets and an abusive customer only in the
+    incidents; the one bad quarter shows in either. A price pressurer without incidents
+    has only its thin margin, which may or may not be a loss after cost to serve, so
+    its verdict is not certain (see ``detectable`` in the truth).
+    """
+    tickets, incidents = "support_tickets" in shape.optional_tables, "incidents" in shape.optional_tables
+    return {_HOG: tickets, _ABUSIVE: incidents, _ONEBAD: tickets or incidents, _PRICER: True}
+
+
+def _truth(cu: _Customers, ids: np.ndarray, hostile: np.ndarray, tl: _Timeline, shape: WorldShape) -> pd.DataFrame:
     _, _, q_days = _overlap(cu.act_start, cu.act_end, tl.qstart, tl.qend)
-    chronic = np.isin(cu.beh, _CHRONIC)
+    visible = _visible(shape)
+    chronic = np.isin(cu.beh, [b for b in _CHRONIC if visible.get(b, True)])
     bad = np.where(chronic[:, None], q_days >= _FULL_QUARTER_DAYS, False)  # every quarter of real activity
-    bad[cu.beh == _ONEBAD, tl.last - 2] = True
+    bad[cu.beh == _ONEBAD, _one_bad_quarter(tl)] = visible[_ONEBAD]
     labels = np.array(tl.labels, dtype=object)
     bad_quarters = [";".join(labels[row]) for row in bad]
     window = slice(max(tl.last - 3, 0), tl.last + 1)
     strikes = bad[:, window].sum(axis=1)
-    status = np.select(
-        [cu.left, chronic, cu.beh == _ONEBAD], ["inactive", "let_go", "watch"], "healthy"
-    ).astype(object)
+    # Three strikes (the latest quarter failing) are let go, two a final notice, one watch.
+    # Late payment alone is repaired, never fired: at most a final notice.
+    by_strikes = np.select([strikes >= 3, strikes == 2, strikes == 1], ["let_go", "final_notice", "watch"], "healthy")
+    by_strikes = np.where(bad[:, tl.last] | (strikes < 3), by_strikes, "final_notice")
+    by_strikes = np.where((cu.beh == _LATE) & (by_strikes == "let_go"), "final_notice", by_strikes)
+    status = np.where(cu.left, "inactive", by_strikes).astype(object)
+    detectable = ~((cu.beh == _PRICER) & ~cu.left & ("incidents" not in shape.optional_tables))
     archetype = np.where(cu.left, _LEFT, cu.beh)
     frame = pd.DataFrame(
         {
@@ -876,14 +1042,21 @@ def _truth(cu: _Customers, ids: np.ndarray, hostile: np.ndarray, tl: _Timeline) 
             "segment": np.array(SEGMENTS, dtype=object)[cu.seg],
             "bad_quarters": np.array(bad_quarters, dtype=object),
             "expected_status": status,
-            "flagged_expected": np.isin(status, ["let_go", "watch"]),
+            "flagged_expected": np.isin(status, ["let_go", "final_notice", "watch"]),
             "expected_strikes": strikes.astype(np.int64),
             "behaviour": np.array(ARCHETYPES, dtype=object)[cu.beh],
             "silent_churn": cu.churned,
             "hostile_name": hostile,
+            "detectable": detectable,
+            "single_order": cu.single,
         }
     )
     return frame.sort_values("customer_id").reset_index(drop=True)
+
+
+def _one_bad_quarter(tl: _Timeline) -> int:
+    """The quarter of the one bad quarter: L-2, or the first when the history is shorter."""
+    return max(tl.last - 2, 0)
 
 
 def _hostile_customers(cu: _Customers, rng: np.random.Generator) -> np.ndarray:
@@ -919,12 +1092,14 @@ def generate_world(spec: DemoSpec | None = None) -> DemoWorld:
     component, so e.g. ``hostile_names`` changes names and notes only.
     """
     spec = spec or DemoSpec()
-    tl = _timeline(spec.end, spec.years)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(spec.seed).spawn(9)]
-    r_plan, r_param, r_order, r_inv, r_tick, r_inc, r_names, r_attr, r_hostile = streams
+    tl = _timeline(spec.end, spec.months)
+    # The first nine streams are the demo world's; the shape's draws come from a tenth,
+    # so the default shape gives exactly the demo world.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(spec.seed).spawn(10)]
+    r_plan, r_param, r_order, r_inv, r_tick, r_inc, r_names, r_attr, r_hostile, r_shape = streams
 
-    cu = _plan_customers(spec, tl, r_plan)
-    p = _params(cu, r_param)
+    cu = _plan_customers(spec, tl, r_plan, r_shape)
+    p = _shaped(_params(cu, r_param), cu, spec.shape, r_shape)
     od = _orders(cu, p, tl, r_order)
     inv = _invoices(cu, p, od, tl, r_inv)
     tk = _tickets(cu, p, inv, tl, r_tick)
@@ -1006,7 +1181,8 @@ def generate_world(spec: DemoSpec | None = None) -> DemoWorld:
         "support_tickets": tickets,
         "incidents": incidents,
     }
-    return DemoWorld(tables=tables, truth=_truth(cu, ids, hostile, tl), spec=spec)
+    tables = {name: frame for name, frame in tables.items() if name in TABLE_NAMES[:3] or name in spec.shape.optional_tables}
+    return DemoWorld(tables=tables, truth=_truth(cu, ids, hostile, tl, spec.shape), spec=spec)
 
 
 # --------------------------------------------------------------------------- writing
@@ -1122,6 +1298,15 @@ def write_tables(tables: Mapping[str, pd.DataFrame], raw_dir: Path | str, fmt: s
     return written
 
 
+def _remove_absent_tables(tables: Mapping[str, pd.DataFrame], raw_dir: Path) -> None:
+    """Remove the files of contract tables a world does not have, so that a folder
+    written before with every table does not keep a stale one."""
+    for name in TABLE_NAMES:
+        if name not in tables:
+            for fmt in ("csv", "parquet"):
+                (raw_dir / f"{name}.{fmt}").unlink(missing_ok=True)
+
+
 def write_truth(truth: pd.DataFrame, truth_path: Path | str) -> Path:
     """Write the ground truth: Parquet if ``truth_path`` ends in ``.parquet``, else CSV."""
     truth_path = Path(truth_path)
@@ -1164,6 +1349,7 @@ def write_world(world: DemoWorld, raw_dir: Path | str, truth_path: Path | str, f
     if truth_path.resolve().is_relative_to(raw_dir.resolve()):
         raise DemoError(f"truth: {truth_path} is inside the raw folder {raw_dir}; keep the answers outside it")
     written = write_tables(world.tables, raw_dir, fmt)
+    _remove_absent_tables(world.tables, raw_dir)
     written["truth"] = write_truth(world.truth, truth_path)
     return written
 

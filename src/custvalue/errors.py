@@ -22,3 +22,8 @@ class ConfigError(CustvalueError):
 
 class PipelineError(CustvalueError):
     """A step of the pipeline failed for a reason the user can fix (e.g. a missing kernel)."""
+
+
+def one_line(error: BaseException | str) -> str:
+    """An error's message (or any text) on one line, whitespace runs collapsed."""
+    return " ".join(str(error).split())

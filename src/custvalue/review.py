@@ -1042,6 +1042,8 @@ def move_on(
     """
     quarter_end = pd.Timestamp(quarter.end)
     ended = customers.loc[customers["ended_on"].notna() & (customers["ended_on"] <= quarter_end), ["customer_id", "ended_on"]].copy()
+    if ended.empty:
+        return pd.DataFrame()
     left = (ended["ended_on"].dt.year * 4 + (ended["ended_on"].dt.month - 1) // 3).to_numpy(dtype=np.int64)  # quarter left in
     steps, position = np.unique(left - 1, return_inverse=True)
     names = np.array([str(Quarter(step // 4, step % 4 + 1)) for step in steps.tolist()], dtype=object)

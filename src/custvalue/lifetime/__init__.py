@@ -2,8 +2,11 @@
 
 * :func:`summarise_orders` turns orders into per-customer frequency, recency,
   age and mean repeat margin (in DuckDB through Ibis).
-* :class:`BetaGeoModel` (BG/NBD) and :class:`ParetoNBDModel` model repeat
-  purchases; :class:`GammaGammaModel` the margin per purchase. ``.fit()``
+* :class:`BetaGeoModel` (BG/NBD), :class:`ModifiedBetaGeoModel` (MBG/NBD) and
+  :class:`ParetoNBDModel` model repeat purchases; :class:`GammaGammaModel` the margin
+  per purchase. An estimate on the edge of the parameter space becomes the nested
+  model at that limit (:mod:`~custvalue.lifetime.boundary`), and the purchase model
+  can be chosen from the data (:mod:`~custvalue.lifetime.fitting`). ``.fit()``
   returns immutable results with ``params``, ``bse``, ``conf_int()``,
   ``summary()`` and prediction methods.
 * :func:`customer_lifetime_value` discounts the expected margin over a horizon.
@@ -28,6 +31,9 @@ from .validation import (
     compare_holdout,
     tracking_data,
 )
+from .boundary import NoDropoutModel, NoDropoutResults, fit_allowing_boundary
+from .fitting import choose_purchase_model, fit_with_rescue
+from .mbgnbd import ModifiedBetaGeoModel, ModifiedBetaGeoResults
 from .value import (
     FitRecord,
     LifetimeFitError,
@@ -46,13 +52,20 @@ __all__ = [
     "HoldoutComparison",
     "LifetimeFitError",
     "LifetimeValueResult",
+    "ModifiedBetaGeoModel",
+    "ModifiedBetaGeoResults",
+    "NoDropoutModel",
+    "NoDropoutResults",
     "ParetoNBDModel",
     "ParetoNBDResults",
     "calibration_holdout_summary",
+    "choose_purchase_model",
     "compare_holdout",
     "customer_lifetime_value",
     "discounted_expected_purchases",
     "estimate_lifetime_value",
+    "fit_allowing_boundary",
+    "fit_with_rescue",
     "summarise_orders",
     "tracking_data",
 ]

@@ -33,7 +33,22 @@ _HESSIAN_STEP = 1e-5
 
 
 class ConvergenceError(RuntimeError):
-    """The optimiser did not reach an interior maximum of the likelihood."""
+    """The optimiser did not reach an interior maximum of the likelihood.
+
+    Attributes
+    ----------
+    params : pandas.Series or None
+        Where the optimiser stopped (natural scale), when it got that far.
+    llf : float
+        The log-likelihood there (no penalty); NaN when it could not be evaluated.
+        Nested models at the edge of the parameter space are judged against it (see
+        :mod:`custvalue.lifetime.boundary`).
+    """
+
+    def __init__(self, message: str, *, params: pd.Series | None = None, llf: float = float("nan")):
+        super().__init__(message)
+        self.params = params
+        self.llf = float(llf)
 
 
 def compress_rows(
@@ -260,6 +275,9 @@ class LikelihoodModel:
     """
 
     _results_class: type[FitResults] = FitResults
+    #: Upper bound of each log-parameter (``None``: the common box, ``+_LOG_PARAM_BOUND``);
+    #: a probability has ``log(1)``.
+    _log_upper: ClassVar[tuple[float, ...] | None] = None
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -394,14 +412,16 @@ class LikelihoodModel:
         start = self._start_params(data, weights) if start_params is None else np.asarray(start_params, float)
         if start.shape != (len(self.param_names),) or np.any(~(start > 0)):
             raise ValueError(f"start_params must be {len(self.param_names)} positive numbers")
-        x0 = np.clip(np.log(start), -_LOG_PARAM_BOUND + 1, _LOG_PARAM_BOUND - 1)
+        lower = np.full(len(start), -_LOG_PARAM_BOUND)
+        upper = np.full(len(start), _LOG_PARAM_BOUND) if self._log_upper is None else np.asarray(self._log_upper, float)
+        x0 = np.clip(np.log(start), lower + 1, np.minimum(upper - 1e-3, _LOG_PARAM_BOUND - 1))
 
         run = optimize.minimize(
             objective,
             x0,
             jac=True,
             method="L-BFGS-B",
-            bounds=[(-_LOG_PARAM_BOUND, _LOG_PARAM_BOUND)] * len(x0),
+            bounds=list(zip(lower, upper)),
             options={"maxiter": maxiter, "ftol": 1e-15, "gtol": gtol * 1e-3, "maxls": 50},
         )
         log_params, value, gradient = run.x, run.fun, run.jac
@@ -409,16 +429,26 @@ class LikelihoodModel:
         # Newton polishing: cheap on compressed data and takes the estimate to
         # machine precision, which L-BFGS-B's line search often stops short of.
         if run.nit < maxiter and np.max(np.abs(gradient)) > gtol * 1e-3:
-            log_params, value, gradient, steps = _newton_polish(objective, log_params, value, gradient)
+            log_params, value, gradient, steps = _newton_polish(objective, log_params, value, gradient, lower, upper)
             iterations += steps
 
+        def failure(message: str) -> ConvergenceError:
+            """The error, carrying where the optimiser stopped and the likelihood there."""
+            params = np.exp(log_params)
+            try:
+                with np.errstate(all="ignore"):
+                    llf = float(np.dot(weights, self._row_loglike(params, data, False)[0]))
+            except FloatingPointError:
+                llf = float("nan")
+            return ConvergenceError(message, params=_read_only_series(params, list(self.param_names)), llf=llf)
+
         grad_norm = float(np.max(np.abs(gradient)))
-        on_edge = np.any(np.abs(log_params) >= _LOG_PARAM_BOUND - 1e-6)
+        at_bound = (log_params <= lower + 1e-6) | (log_params >= upper - 1e-6)
         if not np.isfinite(value) or value >= 1e300:
-            raise ConvergenceError(f"{self.model_name}: the likelihood is not finite at the estimate")
-        if on_edge:
-            names = [n for n, v in zip(self.param_names, log_params) if abs(v) >= _LOG_PARAM_BOUND - 1e-6]
-            raise ConvergenceError(
+            raise failure(f"{self.model_name}: the likelihood is not finite at the estimate")
+        if at_bound.any():
+            names = [n for n, edge in zip(self.param_names, at_bound) if edge]
+            raise failure(
                 f"{self.model_name}: parameter(s) {names} ran to the edge of the parameter space "
                 f"(exp(+/-{_LOG_PARAM_BOUND:g})); the data do not identify an interior maximum. "
                 "A small penalizer usually helps."
@@ -436,7 +466,7 @@ class LikelihoodModel:
                 if runaway
                 else ""
             )
-            raise ConvergenceError(
+            raise failure(
                 f"{self.model_name}: no convergence after {iterations} iterations "
                 f"(gradient max-norm {grad_norm:.3e} > gtol {gtol:.1e}; optimizer says: {run.message}).{hint} "
                 "Try more iterations, other start_params, or a small penalizer."
@@ -447,7 +477,7 @@ class LikelihoodModel:
             cov_log = np.linalg.inv(np.linalg.cholesky(hessian))
             cov_log = cov_log.T @ cov_log
         except np.linalg.LinAlgError as exc:
-            raise ConvergenceError(
+            raise failure(
                 f"{self.model_name}: the Hessian at the estimate is not positive definite; "
                 "the estimate is not a proper maximum"
             ) from exc
@@ -496,7 +526,7 @@ def _numerical_hessian(objective, log_params: np.ndarray) -> np.ndarray:
     return (hessian + hessian.T) / 2.0
 
 
-def _newton_polish(objective, log_params, value, gradient, max_steps: int = 8):
+def _newton_polish(objective, log_params, value, gradient, lower, upper, max_steps: int = 8):
     """Damped Newton steps with a numerical Hessian; stops when no longer improving."""
     steps = 0
     for _ in range(max_steps):
@@ -509,7 +539,7 @@ def _newton_polish(objective, log_params, value, gradient, max_steps: int = 8):
             break
         improved = False
         for shrink in (1.0, 0.5, 0.25, 0.125):
-            candidate = np.clip(log_params + shrink * direction, -_LOG_PARAM_BOUND, _LOG_PARAM_BOUND)
+            candidate = np.clip(log_params + shrink * direction, lower, upper)
             new_value, new_gradient = objective(candidate)
             if new_value <= value + 1e-15 * abs(value) and (
                 np.max(np.abs(new_gradient)) < np.max(np.abs(gradient))

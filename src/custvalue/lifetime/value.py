@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import ibis
@@ -24,14 +25,25 @@ import numpy as np
 import pandas as pd
 
 from custvalue.config import LifetimeSettings
-from custvalue.errors import PipelineError
+from custvalue.errors import ContractError
 from custvalue.stored import load_result, save_result
 
-from ._mle import ConvergenceError, FitResults
-from .bgnbd import BetaGeoModel, BetaGeoResults
+from ._mle import FitResults
+from .boundary import CommonRateSpendResults
 from .clv import customer_lifetime_value
+from .fitting import (
+    CANDIDATES,
+    PURCHASE_MODELS,
+    RETRY_PENALIZER,
+    FitRecord,
+    LifetimeFitError,
+    ModelChoice,
+    RescuedFit,
+    choose_purchase_model,
+    fit_with_rescue,
+    rank_by_aic,
+)
 from .gammagamma import GammaGammaModel, GammaGammaResults
-from .paretonbd import ParetoNBDModel, ParetoNBDResults
 from .summary import (
     as_table,
     days_per_unit,
@@ -56,10 +68,7 @@ __all__ = [
     "estimate_lifetime_value",
 ]
 
-FORMAT_VERSION = 1
-#: Penalizer of the one retry after a fit that did not converge (or ten times the
-#: configured one, if that is larger).
-RETRY_PENALIZER = 0.001
+FORMAT_VERSION = 2
 #: Mean length of a calendar quarter, in days.
 _DAYS_PER_QUARTER = 365.25 / 4.0
 #: CLV sums the horizon in months (a third of a quarter), each discounted from its end.
@@ -70,10 +79,10 @@ _PERIODS_PER_QUARTER = 3
 _MARGIN = "_lifetime_margin_cents"
 _CENTS = 100.0
 
-_TRANSACTION_MODELS = {"bgnbd": BetaGeoModel, "paretonbd": ParetoNBDModel}
-_RESULTS_CLASSES = {"BG/NBD": BetaGeoResults, "Pareto/NBD": ParetoNBDResults, "Gamma-Gamma": GammaGammaResults}
-_FITS = ("transaction", "spend", "holdout_transaction")
-_FRAMES = ("customers", "holdout_customers", "holdout_by_frequency", "tracking")
+_REQUIRED_FITS = ("transaction", "spend")  # plus "holdout_transaction" where the holdout check could be made
+_FRAMES = ("customers", "holdout_customers", "holdout_by_frequency", "tracking", "model_comparison", "p_alive_history")
+#: A holdout check needs at least this many customers in the calibration period.
+_MIN_CALIBRATION_CUSTOMERS = 10
 
 #: Columns of :attr:`LifetimeValueResult.customers` (indexed by ``customer_id``), in order.
 CUSTOMER_COLUMNS = (
@@ -93,121 +102,12 @@ CUSTOMER_COLUMNS = (
 #: Where ``expected_margin_per_purchase`` comes from (column ``margin_source``).
 MARGIN_SOURCES = {
     "gamma_gamma": "Gamma-Gamma conditional expectation (repeat buyer with a positive mean margin)",
-    "population": "Gamma-Gamma population mean (no repeat purchase yet)",
+    "population": "population mean of the spend model (no repeat purchase yet, or a spend model with one rate for all)",
     "nonpositive_mean": (
         "zero or negative mean repeat margin, weighted against the population mean with the Gamma-Gamma "
         "weights (outside the model, which describes positive values only)"
     ),
 }
-
-
-class LifetimeFitError(PipelineError, ConvergenceError):
-    """A lifetime model did not converge, even after the retry with a penalizer."""
-
-
-@dataclasses.dataclass(frozen=True)
-class FitRecord:
-    """How one model was fitted, and its estimates (what is kept of a fit).
-
-    Attributes
-    ----------
-    role : {"transaction", "spend", "holdout_transaction"}
-        The purchase model on all data, the Gamma-Gamma spend model, or the purchase
-        model refitted on the calibration period for the holdout check.
-    model : str
-        ``"BG/NBD"``, ``"Pareto/NBD"`` or ``"Gamma-Gamma"``.
-    parameters : pandas.DataFrame
-        Indexed by parameter: ``estimate``, ``std_err``, ``ci_lower``, ``ci_upper``
-        (95 %, Wald on the log scale).
-    penalizer : float
-        The L2 penalizer of the fit that was kept.
-    retried : bool
-        Whether the first fit (configured penalizer) failed to converge and the kept fit
-        is the retry with a larger penalizer (purchase models only).
-    first_error : str
-        The first fit's error message when ``retried``; empty otherwise.
-    llf, aic, bic, nobs : float
-        Log-likelihood, information criteria and number of customers.
-    iterations : int
-    summary_text : str
-        The fit's ``summary()``.
-    """
-
-    role: str
-    model: str
-    parameters: pd.DataFrame
-    penalizer: float
-    retried: bool
-    first_error: str
-    llf: float
-    aic: float
-    bic: float
-    nobs: float
-    iterations: int
-    summary_text: str
-
-    @classmethod
-    def from_fit(cls, role: str, fit: FitResults, *, retried: bool, first_error: str) -> "FitRecord":
-        ci = fit.conf_int(0.05)
-        parameters = pd.DataFrame(
-            {
-                "estimate": fit.params.to_numpy(dtype=float),
-                "std_err": fit.bse.to_numpy(dtype=float),
-                "ci_lower": ci["lower"].to_numpy(dtype=float),
-                "ci_upper": ci["upper"].to_numpy(dtype=float),
-            },
-            index=pd.Index(list(fit.params.index), name="parameter"),
-        )
-        return cls(
-            role=role,
-            model=fit.model_name,
-            parameters=parameters,
-            penalizer=float(fit.penalizer),
-            retried=retried,
-            first_error=first_error,
-            llf=float(fit.llf),
-            aic=float(fit.aic),
-            bic=float(fit.bic),
-            nobs=float(fit.nobs),
-            iterations=int(fit.iterations),
-            summary_text=fit.summary(),
-        )
-
-    @property
-    def params(self) -> pd.Series:
-        """The estimates by parameter name."""
-        return self.parameters["estimate"].rename(None).copy()
-
-    def results(self) -> FitResults:
-        """A results object carrying these estimates, for predictions and plots (no standard errors)."""
-        return _RESULTS_CLASSES[self.model].from_params(self.params, model_name=self.model)
-
-    def to_dict(self) -> dict:
-        return {
-            "role": self.role,
-            "model": self.model,
-            "parameters": {
-                name: {column: float(value) for column, value in row.items()} for name, row in self.parameters.iterrows()
-            },
-            "penalizer": self.penalizer,
-            "retried": self.retried,
-            "first_error": self.first_error,
-            "llf": self.llf,
-            "aic": self.aic,
-            "bic": self.bic,
-            "nobs": self.nobs,
-            "iterations": self.iterations,
-            "summary_text": self.summary_text,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "FitRecord":
-        parameters = pd.DataFrame.from_dict(data["parameters"], orient="index")
-        parameters = parameters[["estimate", "std_err", "ci_lower", "ci_upper"]].astype("float64")
-        parameters.index = pd.Index(list(parameters.index), name="parameter")
-        fields = {k: data[k] for k in ("role", "model", "first_error", "summary_text")}
-        numbers = {k: float(data[k]) for k in ("penalizer", "llf", "aic", "bic", "nobs")}
-        return cls(parameters=parameters, retried=bool(data["retried"]), iterations=int(data["iterations"]), **fields, **numbers)
 
 
 class LifetimeValueResult:
@@ -227,28 +127,40 @@ class LifetimeValueResult:
         :data:`MARGIN_SOURCES`), ``clv`` (discounted), ``future_value_rank`` (0 =
         lowest ``clv``, 1 = highest; ties share the mean rank) and ``ended``
         (``ended_on`` on or before ``as_of``; the model's numbers are not overridden).
-    transaction_fit, spend_fit, holdout_fit : FitRecord
-        The purchase model, the Gamma-Gamma spend model, and the purchase model refitted
-        on the calibration period.
-    holdout : HoldoutComparison
+    transaction_fit, spend_fit : FitRecord
+        The purchase model and the spend model, each possibly the nested model at a
+        boundary of the parameter space (see ``FitRecord.boundary``).
+    holdout_fit : FitRecord or None
+        The purchase model refitted on the calibration period; ``None`` when the
+        holdout check could not be made (then ``warnings`` says why).
+    holdout : HoldoutComparison or None
         Predicted against actual purchases in the holdout period, per customer and by
         calibration-frequency group, with the MAE.
     tracking : pandas.DataFrame
         Weekly cumulative repeat purchases of the calibration cohort, actual and
-        expected (from the calibration fit).
+        expected (from the calibration fit); empty without a holdout check.
+    model_comparison : pandas.DataFrame
+        The purchase models compared (see
+        :class:`~custvalue.lifetime.fitting.ModelChoice`), one row per candidate.
+    p_alive_history : pandas.DataFrame
+        P(alive) at earlier dates (one column per ISO date), from each customer's
+        history up to that date and this fit's parameters.
     settings : LifetimeSettings
     as_of, calibration_end : datetime.date
     info : dict
-        Counts and context: customers without orders, Gamma-Gamma customers, customers
-        with a non-positive mean margin, the naive holdout MAE, etc.
+        Counts and context: customers without orders, spend-model customers, customers
+        with a non-positive mean margin, the naive holdout MAE, how the purchase model
+        was chosen, etc.
     notes : tuple of str
         Everything the reader should know about how this result was obtained
-        (retries with a penalizer, in particular).
+        (boundaries, retries with a penalizer).
+    warnings : tuple of str
+        Diagnostics that could not be made, with the reason (the review goes on).
     """
 
     __slots__ = (
-        "_customers", "_holdout_customers", "_holdout_by_frequency", "_tracking",
-        "_fits", "_settings", "_as_of", "_calibration_end", "_info", "_notes",
+        "_customers", "_holdout_customers", "_holdout_by_frequency", "_tracking", "_model_comparison",
+        "_p_alive_history", "_fits", "_settings", "_as_of", "_calibration_end", "_info", "_notes", "_warnings",
     )  # fmt: skip
 
     def __init__(
@@ -258,16 +170,20 @@ class LifetimeValueResult:
         holdout_customers: pd.DataFrame,
         holdout_by_frequency: pd.DataFrame,
         tracking: pd.DataFrame,
+        model_comparison: pd.DataFrame,
+        p_alive_history: pd.DataFrame,
         fits: dict[str, FitRecord],
         settings: LifetimeSettings,
         as_of: dt.date,
         calibration_end: dt.date,
         info: dict,
         notes: tuple[str, ...] = (),
+        warnings: tuple[str, ...] = (),
     ) -> None:
-        for name, frame in zip(_FRAMES, (customers, holdout_customers, holdout_by_frequency, tracking)):
+        frames = (customers, holdout_customers, holdout_by_frequency, tracking, model_comparison, p_alive_history)
+        for name, frame in zip(_FRAMES, frames):
             object.__setattr__(self, f"_{name}", frame.copy(deep=False))
-        missing = [role for role in _FITS if role not in fits]
+        missing = [role for role in _REQUIRED_FITS if role not in fits]
         if missing:
             raise ValueError(f"fits missing: {missing}")
         object.__setattr__(self, "_fits", dict(fits))
@@ -276,14 +192,16 @@ class LifetimeValueResult:
         object.__setattr__(self, "_calibration_end", to_date(calibration_end))
         object.__setattr__(self, "_info", json.loads(json.dumps(info)))
         object.__setattr__(self, "_notes", tuple(str(n) for n in notes))
+        object.__setattr__(self, "_warnings", tuple(str(w) for w in warnings))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
     def __repr__(self) -> str:
+        check = f"holdout MAE {self.holdout_mae:.3f}" if self.holdout_fit is not None else "no holdout check"
         return (
             f"<LifetimeValueResult as of {self._as_of}: {len(self._customers):,} customers, "
-            f"{self.transaction_fit.model} + Gamma-Gamma, holdout MAE {self.holdout_mae:.3f}>"
+            f"{self.transaction_fit.model} + {self.spend_fit.model}, {check}>"
         )
 
     # ------------------------------------------------------------------ the frames
@@ -297,17 +215,28 @@ class LifetimeValueResult:
         return self._tracking.copy(deep=False)
 
     @property
-    def holdout(self) -> HoldoutComparison:
+    def model_comparison(self) -> pd.DataFrame:
+        return self._model_comparison.copy(deep=False)
+
+    @property
+    def p_alive_history(self) -> pd.DataFrame:
+        return self._p_alive_history.copy(deep=False)
+
+    @property
+    def holdout(self) -> HoldoutComparison | None:
+        if self.holdout_fit is None:
+            return None
         return HoldoutComparison(
             per_customer=self._holdout_customers.set_index("customer_id"),
             by_frequency=self._holdout_by_frequency.set_index("frequency"),
-            mae=float(self._info["holdout_mae"]),
+            mae=self.holdout_mae,
         )
 
     @property
     def holdout_mae(self) -> float:
-        """Mean absolute error of the per-customer holdout predictions (purchases)."""
-        return float(self._info["holdout_mae"])
+        """Mean absolute error of the per-customer holdout predictions (purchases); NaN without a holdout check."""
+        value = self._info.get("holdout_mae")
+        return float("nan") if value is None else float(value)
 
     # ------------------------------------------------------------------ fits
 
@@ -320,8 +249,8 @@ class LifetimeValueResult:
         return self._fits["spend"]
 
     @property
-    def holdout_fit(self) -> FitRecord:
-        return self._fits["holdout_transaction"]
+    def holdout_fit(self) -> FitRecord | None:
+        return self._fits.get("holdout_transaction")
 
     @property
     def transaction_params(self) -> pd.Series:
@@ -345,13 +274,18 @@ class LifetimeValueResult:
         return self.transaction_fit.results()
 
     @property
-    def spend_results(self) -> GammaGammaResults:
+    def spend_results(self) -> FitResults:
         return self.spend_fit.results()
 
     @property
     def retried(self) -> bool:
         """Whether any fit needed the retry with a penalizer."""
         return any(fit.retried for fit in self._fits.values())
+
+    @property
+    def boundaries(self) -> tuple[str, ...]:
+        """The boundaries of the fits the review uses, in words (purchase model first)."""
+        return tuple(fit.boundary for fit in (self.transaction_fit, self.spend_fit) if fit.boundary)
 
     # ------------------------------------------------------------------ context
 
@@ -376,6 +310,10 @@ class LifetimeValueResult:
         return self._notes
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        return self._warnings
+
+    @property
     def horizon(self) -> float:
         """The CLV horizon in the model's time unit."""
         return self._settings.horizon_quarters * _DAYS_PER_QUARTER / days_per_unit(self._settings.time_unit)
@@ -397,11 +335,15 @@ class LifetimeValueResult:
         for record in (self.transaction_fit, self.spend_fit):
             lines.append(record.summary_text)
         lines.append("-" * width)
-        lines.append(
-            f"Holdout: {self.holdout_fit.model} refitted up to {self._calibration_end}, predicting to {self._as_of}: "
-            f"mean absolute error {self.holdout_mae:.3f} purchases per customer "
-            f"(naive own-rate forecast {info['naive_holdout_mae']:.3f}; actual mean {info['holdout_actual_mean']:.3f})"
-        )
+        if self.holdout_fit is not None:
+            lines.append(
+                f"Holdout: {self.holdout_fit.model} refitted up to {self._calibration_end}, predicting to {self._as_of}: "
+                f"mean absolute error {self.holdout_mae:.3f} purchases per customer "
+                f"(naive own-rate forecast {info['naive_holdout_mae']:.3f}; actual mean {info['holdout_actual_mean']:.3f})"
+            )
+        else:
+            lines.append("Holdout: no check could be made (see the warnings below)")
+        lines.append(f"Purchase model chosen: {info.get('purchase_model_choice', '')}")
         lines.append("-" * width)
         clv = frame["clv"]
         lines.append(
@@ -414,6 +356,8 @@ class LifetimeValueResult:
         )
         for note in self._notes:
             lines.append(f"Note: {note}")
+        for warning in self._warnings:
+            lines.append(f"Warning: {warning}")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ files
@@ -422,7 +366,8 @@ class LifetimeValueResult:
         """Write the result to ``folder`` atomically (Parquet frames + ``result.json``):
         readers see the previous result or the new one, never a mix."""
         frames = {name: getattr(self, f"_{name}") for name in _FRAMES}
-        frames["customers"] = frames["customers"].reset_index()
+        for name in ("customers", "p_alive_history"):
+            frames[name] = frames[name].reset_index()
         metadata = {
             "as_of": self._as_of.isoformat(),
             "calibration_end": self._calibration_end.isoformat(),
@@ -430,6 +375,7 @@ class LifetimeValueResult:
             "fits": {role: record.to_dict() for role, record in self._fits.items()},
             "info": self._info,
             "notes": list(self._notes),
+            "warnings": list(self._warnings),
         }
         return save_result(folder, frames, metadata, FORMAT_VERSION)
 
@@ -437,7 +383,8 @@ class LifetimeValueResult:
     def load(cls, folder: Path | str) -> "LifetimeValueResult":
         """Read a result written by :meth:`save`."""
         frames, meta = load_result(folder, _FRAMES, "lifetime-value", FORMAT_VERSION)
-        frames["customers"] = frames["customers"].set_index("customer_id")
+        for name in ("customers", "p_alive_history"):
+            frames[name] = frames[name].set_index("customer_id")
         return cls(
             **frames,
             fits={role: FitRecord.from_dict(record) for role, record in meta["fits"].items()},
@@ -446,6 +393,7 @@ class LifetimeValueResult:
             calibration_end=dt.date.fromisoformat(meta["calibration_end"]),
             info=meta["info"],
             notes=tuple(meta["notes"]),
+            warnings=tuple(meta["warnings"]),
         )
 
 
@@ -460,6 +408,7 @@ def estimate_lifetime_value(
     *,
     holdout_quarters: int = 2,
     max_frequency: int | None = None,
+    p_alive_as_of: Sequence[dt.date] = (),
 ) -> LifetimeValueResult:
     """Fit the lifetime models on the orders up to ``as_of`` and value every customer.
 
@@ -474,14 +423,20 @@ def estimate_lifetime_value(
     as_of : date-like
         Last day (inclusive) of the history used, usually the quarter's end.
     settings : LifetimeSettings
-        Time unit, horizon, discount rate, purchase model and penalizer.
+        Time unit, horizon, discount rate, purchase model (or ``auto``), boundary
+        handling and penalizer.
     holdout_quarters : int, default 2
         Length of the holdout period: the purchase model is refitted on the orders up to
         this many quarters before ``as_of`` and its forecast compared with what happened.
+        With ``transaction_model: auto`` every candidate is, and the best is chosen.
     max_frequency : int, optional
         Customers with at least this many calibration repeat purchases form the last
         group of the holdout comparison. Default: the calibration frequencies' 75th
         percentile, kept within 7..30.
+    p_alive_as_of : sequence of dates
+        Earlier dates at which to state each customer's P(alive) as well (from its
+        history up to that date, with this fit's parameters): the basis for statuses
+        of past quarters that use the same inputs as today's.
 
     Returns
     -------
@@ -490,13 +445,14 @@ def estimate_lifetime_value(
     Raises
     ------
     LifetimeFitError
-        If the purchase model (on all data, or on the calibration period) does not
-        converge with ``settings.penalizer`` nor on the one retry with a penalizer of
-        ``max(0.001, 10 x settings.penalizer)``; or the Gamma-Gamma model (always
-        fitted without a penalty) does not converge or has ``q <= 1``.
+        If the purchase model the review uses (on all data) or the spend model cannot
+        be fitted, even at a boundary or after the retry with a penalizer (see
+        :func:`~custvalue.lifetime.fitting.fit_with_rescue`). A holdout check that
+        cannot be made is a warning in the result, not an error.
+    ContractError
+        If there are no orders by ``as_of`` or no repeat purchase with a positive margin.
     ValueError
-        If there are no orders by ``as_of`` or before the holdout period, or the orders
-        name customers that ``customers`` lacks.
+        If the orders name customers that ``customers`` lacks.
     """
     settings.validate("lifetime")
     if int(holdout_quarters) != holdout_quarters or holdout_quarters < 1:
@@ -504,11 +460,12 @@ def estimate_lifetime_value(
     as_of = to_date(as_of)
     unit = settings.time_unit
     notes: list[str] = []
+    warnings: list[str] = []
     table = _with_margin(orders)
 
     summary = _in_currency(summarise_orders(table, as_of, unit=unit, value=_MARGIN))
     if summary.empty:
-        raise ValueError(f"no orders on or before {as_of}: nothing to fit")
+        raise ContractError(f"lifetime value: no orders on or before {as_of}, so there is nothing to fit")
     known = pd.Index(customers["customer_id"].astype(str))
     unknown = summary.index.difference(known)
     if len(unknown):
@@ -516,28 +473,32 @@ def estimate_lifetime_value(
             f"orders name {len(unknown):,} customer(s) missing from customers, e.g. {', '.join(map(str, unknown[:3]))}"
         )
 
-    transaction_class = _TRANSACTION_MODELS[settings.transaction_model]
-    transaction, transaction_record = _fit_with_retry(
-        "transaction", lambda penalizer: transaction_class.from_summary(summary, penalizer=penalizer), settings.penalizer, notes
-    )
-
-    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    if repeat.empty:
-        raise ValueError("no repeat customer with a positive mean margin: the Gamma-Gamma model cannot be fitted")
-    # No penalty on the spend model: its gamma is in currency units, so an L2 penalty
-    # on it would depend on the currency; maximum likelihood is scale-free.
-    try:
-        spend = GammaGammaModel(repeat["frequency"], repeat["monetary_value"]).fit()
-    except ConvergenceError as error:
-        raise LifetimeFitError(f"lifetime value: the spend model (Gamma-Gamma) did not converge: {_one_line(error)}") from error
-    spend_record = FitRecord.from_fit("spend", spend, retried=False, first_error="")
-    if not spend.params["q"] > 1.0:
-        raise LifetimeFitError(
-            f"lifetime value: the Gamma-Gamma fit has q = {spend.params['q']:.3f} <= 1, so the mean margin per purchase "
-            "is infinite; margins are too heavy-tailed for the model"
+    # The holdout check: every candidate refitted on the calibration period.
+    calibration_end = _quarters_before(as_of, int(holdout_quarters))
+    calibration = _in_currency(calibration_holdout_summary(table, calibration_end, as_of, unit=unit, value=_MARGIN))
+    candidates = CANDIDATES if settings.transaction_model == "auto" else (settings.transaction_model,)
+    choice: ModelChoice | None = None
+    if len(calibration) >= _MIN_CALIBRATION_CUSTOMERS and (calibration["frequency"] > 0).any():
+        if max_frequency is None:
+            max_frequency = int(np.clip(round(float(calibration["frequency"].quantile(0.75))), 7, 30))
+        choice = choose_purchase_model(candidates, calibration, settings, int(max_frequency))
+        if not choice.ranking:
+            reasons = "; ".join(choice.comparison["note"])
+            warnings.append(f"holdout check not made: no purchase model could be fitted on the orders up to {calibration_end} ({reasons})")
+    else:
+        warnings.append(
+            f"holdout check not made: the history before {calibration_end} is too short "
+            f"({len(calibration):,} customers with orders by then, {int((calibration['frequency'] > 0).sum()):,} "
+            f"of them with a repeat purchase; at least {_MIN_CALIBRATION_CUSTOMERS} customers and one repeat purchase needed)"
         )
 
-    frame = _value_customers(summary, transaction, spend, settings)
+    transaction, key, comparison, how = _fit_purchase_model(summary, settings, candidates, choice, warnings)
+    notes.extend(transaction.notes)
+    transaction_record = transaction.record
+
+    spend, spend_record = _fit_spend_model(summary, settings, notes)
+
+    frame = _value_customers(summary, transaction.results, spend, settings)
     ended_on = pd.to_datetime(customers.set_index(customers["customer_id"].astype(str))["ended_on"]) if "ended_on" in customers else None
     if ended_on is not None:
         ended = ended_on.reindex(frame.index).to_numpy()
@@ -546,52 +507,150 @@ def estimate_lifetime_value(
         frame["ended"] = False
     frame = frame[list(CUSTOMER_COLUMNS)]
 
-    calibration_end = _quarters_before(as_of, int(holdout_quarters))
-    calibration = _in_currency(calibration_holdout_summary(table, calibration_end, as_of, unit=unit, value=_MARGIN))
-    if calibration.empty:
-        raise ValueError(f"no orders on or before {calibration_end}: no calibration period for the holdout check")
-    holdout_model, holdout_record = _fit_with_retry(
-        "holdout_transaction",
-        lambda penalizer: transaction_class.from_summary(calibration, penalizer=penalizer),
-        settings.penalizer,
-        notes,
-    )
-    if max_frequency is None:
-        max_frequency = int(np.clip(round(float(calibration["frequency"].quantile(0.75))), 7, 30))
-    comparison = compare_holdout(holdout_model, calibration, max_frequency=int(max_frequency))
-    own_rate = np.where(calibration["T"] > 0, calibration["frequency"] / calibration["T"].where(calibration["T"] > 0, 1.0), 0.0)
-    naive_mae = float(np.mean(np.abs(own_rate * calibration["duration_holdout"] - calibration["frequency_holdout"])))
-    tracking = _weekly_tracking(table, holdout_model, calibration_end, as_of, unit)
+    fits = {"transaction": transaction_record, "spend": spend_record}
+    holdout_frames = {"holdout_customers": _EMPTY_HOLDOUT.copy(), "holdout_by_frequency": _EMPTY_BY_FREQUENCY.copy(), "tracking": _EMPTY_TRACKING.copy()}
+    holdout_info: dict = {"holdout_mae": None, "naive_holdout_mae": None, "holdout_actual_mean": None, "holdout_predicted_mean": None}
+    if choice is not None and key in choice.fits:
+        holdout_model, holdout = choice.fits[key], choice.holdouts[key]
+        fits["holdout_transaction"] = holdout_model.record
+        notes.extend(note for note in holdout_model.notes if note not in notes)
+        own_rate = np.where(calibration["T"] > 0, calibration["frequency"] / calibration["T"].where(calibration["T"] > 0, 1.0), 0.0)
+        holdout_frames = {
+            "holdout_customers": holdout.per_customer.reset_index(),
+            "holdout_by_frequency": _by_frequency_frame(holdout.by_frequency),
+            "tracking": _weekly_tracking(table, holdout_model.results, calibration_end, as_of, unit),
+        }
+        holdout_info = {
+            "holdout_mae": float(holdout.mae),
+            "naive_holdout_mae": float(np.mean(np.abs(own_rate * calibration["duration_holdout"] - calibration["frequency_holdout"]))),
+            "holdout_actual_mean": float(holdout.per_customer["actual"].mean()),
+            "holdout_predicted_mean": float(holdout.per_customer["predicted"].mean()),
+        }
+    elif choice is not None and choice.ranking:
+        warnings.append(f"holdout check not made for the {transaction_record.requested_model}: it could not be fitted on the orders up to {calibration_end}")
 
     n_population = int(customers["customer_id"].astype(str).nunique())
     info = {
         "customers": int(len(frame)),
         "customers_without_orders": n_population - int(len(frame)),
-        "customers_gamma_gamma": int(len(repeat)),
+        "customers_spend_model": int(((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum()),
         "customers_nonpositive_margin": int((frame["margin_source"] == "nonpositive_mean").sum()),
         "customers_ended": int(frame["ended"].sum()),
         "holdout_quarters": int(holdout_quarters),
         "holdout_customers": int(len(calibration)),
-        "holdout_max_frequency": int(max_frequency),
-        "holdout_mae": float(comparison.mae),
-        "naive_holdout_mae": naive_mae,
-        "holdout_actual_mean": float(comparison.per_customer["actual"].mean()),
-        "holdout_predicted_mean": float(comparison.per_customer["predicted"].mean()),
+        "holdout_max_frequency": None if max_frequency is None else int(max_frequency),
+        **holdout_info,
+        "purchase_model": key,
+        "purchase_model_choice": how,
         "horizon_periods": int(settings.horizon_quarters * _PERIODS_PER_QUARTER),
         "margin_definition": "revenue - cost_of_goods - returned_value, summed per purchase day",
     }
     return LifetimeValueResult(
         customers=frame,
-        holdout_customers=comparison.per_customer.reset_index(),
-        holdout_by_frequency=_by_frequency_frame(comparison.by_frequency),
-        tracking=tracking,
-        fits={"transaction": transaction_record, "spend": spend_record, "holdout_transaction": holdout_record},
+        model_comparison=comparison,
+        p_alive_history=_p_alive_history(table, transaction.results, p_alive_as_of, unit),
+        fits=fits,
         settings=settings,
         as_of=as_of,
         calibration_end=calibration_end,
         info=info,
         notes=tuple(notes),
+        warnings=tuple(warnings),
+        **holdout_frames,
     )
+
+
+_EMPTY_HOLDOUT = pd.DataFrame({"customer_id": pd.Series(dtype=str), "frequency": pd.Series(dtype="int64"),
+                               "predicted": pd.Series(dtype=float), "actual": pd.Series(dtype=float)})
+_EMPTY_BY_FREQUENCY = pd.DataFrame({"frequency": pd.Series(dtype=str), "n_customers": pd.Series(dtype="int64"),
+                                    "actual": pd.Series(dtype=float), "predicted": pd.Series(dtype=float)})
+_EMPTY_TRACKING = pd.DataFrame({"week": pd.Series(dtype="int64"), "date": pd.Series(dtype="datetime64[ns]"),
+                                "actual": pd.Series(dtype=float), "expected": pd.Series(dtype=float),
+                                "holdout": pd.Series(dtype=bool)})
+
+
+def _fit_purchase_model(
+    summary: pd.DataFrame, settings: LifetimeSettings, candidates: tuple[str, ...], choice: ModelChoice | None, warnings: list[str]
+) -> tuple[RescuedFit, str, pd.DataFrame, str]:
+    """The purchase model the review uses, fitted on all data: the candidate ranked first
+    by the holdout check (the next where it cannot be fitted on all data), or, without
+    a holdout check, the one with the lowest AIC on all data.
+
+    Returns the fit, its configuration name, the comparison table and how it was chosen.
+    """
+
+    def fit(key: str) -> RescuedFit:
+        model_class = PURCHASE_MODELS[key]
+        return fit_with_rescue("transaction", lambda penalizer: model_class.from_summary(summary, penalizer=penalizer), settings)
+
+    if len(candidates) == 1:
+        comparison = choice.comparison if choice is not None else pd.DataFrame()
+        return fit(candidates[0]), candidates[0], comparison, "set in the configuration"
+    if choice is not None and choice.ranking:
+        failures = []
+        for key in choice.ranking:
+            try:
+                kept = fit(key)
+            except LifetimeFitError as error:
+                failures.append(str(error))
+                warnings.append(f"the {PURCHASE_MODELS[key]._results_class.display_name}, best on the holdout check, could not be fitted on all data ({error}); the next best is used")
+                continue
+            return kept, key, choice.comparison, "smallest holdout error (ties: lowest AIC)"
+        raise LifetimeFitError(failures[-1])
+    # No holdout check: every candidate on all data, the lowest AIC kept.
+    fits: dict[str, RescuedFit] = {}
+    rows, last_error = [], None
+    for key in candidates:
+        row = {"candidate": key, "model": PURCHASE_MODELS[key]._results_class.display_name}
+        try:
+            fits[key] = fit(key)
+        except LifetimeFitError as error:
+            last_error = error
+            rows.append(row | {"fitted_as": "", "note": f"not fitted: {error}"})
+            continue
+        record = fits[key].record
+        rows.append(row | {"fitted_as": record.model, "parameters": len(record.parameters), "log_likelihood": record.llf,
+                           "aic": record.aic, "holdout_mae": np.nan, "note": record.boundary})
+    comparison = pd.DataFrame(rows, columns=["candidate", "model", "fitted_as", "parameters", "log_likelihood", "aic", "holdout_mae", "note"])
+    ranking = rank_by_aic(comparison)
+    if not ranking:
+        raise last_error
+    comparison["rank"] = comparison["candidate"].map({k: place + 1 for place, k in enumerate(ranking)}).fillna(0).astype("int64")
+    comparison["parameters"] = comparison["parameters"].fillna(0).astype("int64")
+    return fits[ranking[0]], ranking[0], comparison, "lowest AIC on all data (no holdout check could be made)"
+
+
+def _fit_spend_model(summary: pd.DataFrame, settings: LifetimeSettings, notes: list[str]) -> tuple[FitResults, FitRecord]:
+    """The Gamma-Gamma model of the margin per purchase, on repeat buyers with a positive mean margin."""
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    if repeat.empty:
+        raise ContractError("lifetime value: no repeat customer with a positive mean margin, so the spend model (Gamma-Gamma) cannot be fitted")
+    # No penalty on the spend model: its gamma is in currency units, so an L2 penalty
+    # on it would depend on the currency; maximum likelihood is scale-free.
+    unpenalised = dataclasses.replace(settings, penalizer=0.0)
+    spend = fit_with_rescue("spend", lambda _: GammaGammaModel(repeat["frequency"], repeat["monetary_value"]), unpenalised, retry=False)
+    notes.extend(spend.notes)
+    if isinstance(spend.results, GammaGammaResults) and not spend.results.params["q"] > 1.0:
+        raise LifetimeFitError(
+            f"lifetime value: the Gamma-Gamma fit has q = {spend.results.params['q']:.3f} <= 1, so the mean margin per purchase "
+            "is infinite; margins are too heavy-tailed for the model"
+        )
+    return spend.results, spend.record
+
+
+def _p_alive_history(table, transaction: FitResults, dates: Sequence[dt.date], unit: str) -> pd.DataFrame:
+    """P(alive) of each customer at each of ``dates`` (columns: ISO dates), from the
+    history up to that date; customers without an order by then have none (NaN)."""
+    columns = {}
+    for day in sorted({to_date(d) for d in dates}):
+        history = summarise_orders(table, day, unit=unit, value=_MARGIN)
+        columns[day.isoformat()] = pd.Series(
+            transaction.conditional_probability_alive(history["frequency"], history["recency"], history["T"]),
+            index=history.index.astype(str),
+        )
+    frame = pd.DataFrame(columns)
+    frame.index.name = "customer_id"
+    return frame
 
 
 def _with_margin(orders) -> ir.Table:
@@ -614,41 +673,7 @@ def _in_currency(summary: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def _fit_with_retry(role: str, build, penalizer: float, notes: list[str]):
-    """Fit ``build(penalizer)``; on ConvergenceError retry once with a larger penalizer.
-
-    The retry is recorded in the returned :class:`FitRecord` and in ``notes``; a second
-    failure raises :class:`LifetimeFitError` quoting both errors.
-    """
-    try:
-        fit = build(penalizer).fit()
-        return fit, FitRecord.from_fit(role, fit, retried=False, first_error="")
-    except ConvergenceError as first:
-        first_error = _one_line(first)
-    retry = max(RETRY_PENALIZER, 10.0 * penalizer)
-    try:
-        fit = build(retry).fit()
-    except ConvergenceError as second:
-        raise LifetimeFitError(
-            f"lifetime value: the {_ROLE_LABELS[role]} did not converge with penalizer {penalizer:g} ({first_error}) "
-            f"nor with penalizer {retry:g} ({_one_line(second)}); set lifetime.penalizer in the configuration "
-            "or choose the other transaction_model"
-        ) from second
-    notes.append(
-        f"The {_ROLE_LABELS[role]} ({fit.model_name}) did not converge with penalizer {penalizer:g} and was refitted "
-        f"with penalizer {retry:g}. The penalty pulls the parameters towards zero; where the data do not identify a "
-        f"parameter, the penalty decides its value. First error: {first_error}"
-    )
-    return fit, FitRecord.from_fit(role, fit, retried=True, first_error=first_error)
-
-
-_ROLE_LABELS = {
-    "transaction": "purchase model",
-    "holdout_transaction": "purchase model of the holdout check",
-}
-
-
-def _value_customers(summary: pd.DataFrame, transaction: FitResults, spend: GammaGammaResults, settings: LifetimeSettings) -> pd.DataFrame:
+def _value_customers(summary: pd.DataFrame, transaction: FitResults, spend: FitResults, settings: LifetimeSettings) -> pd.DataFrame:
     """Per-customer predictions from the fitted models."""
     unit_days = days_per_unit(settings.time_unit)
     quarter = _DAYS_PER_QUARTER / unit_days
@@ -666,6 +691,8 @@ def _value_customers(summary: pd.DataFrame, transaction: FitResults, spend: Gamm
     nonpositive = (x > 0) & (zbar <= 0)
     margin = spend.conditional_expected_value(x, zbar)
     source = np.where(x == 0, "population", np.where(nonpositive, "nonpositive_mean", "gamma_gamma"))
+    if isinstance(spend, CommonRateSpendResults):  # one mean for all: the data show no difference between customers
+        source = np.full(len(x), "population")
 
     clv = customer_lifetime_value(
         transaction,
@@ -753,6 +780,3 @@ def _top_share(values: pd.Series, share: float) -> float:
         return float("nan")
     return float(positive[: max(1, math.ceil(share * len(positive)))].sum() / total)
 
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
