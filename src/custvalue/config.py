@@ -260,6 +260,10 @@ class ReviewSettings:
     """Weight of each incident kind; an incident scores weight x severity (1-3)."""
     incident_points_threshold: float = 3.0
     """A quarter fails ``relationship`` when its weighted incident points reach this."""
+    onboarding_grace_quarters: int = 4
+    """An account in its first this many quarters whose orders are at a record (up on every earlier quarter) is not failed for its support: not on ``headache``, and not on ``unprofitable`` where support is the largest cost; that support is the cost of onboarding it (0 = no grace)."""
+    without_grounds_max_status: str = "final_notice"
+    """The furthest a customer goes whose strikes give no grounds to let it go: no loss after cost to serve over the window (it lost less than ``unprofitable_min_loss``, financing cost of lateness and bad debt included), no non-payment, no headache or relationship strike. Typically a customer who pays late but pays: it is repaired (invoice more often, shorter terms) and the issue presented. ``final_notice`` (default), ``watch``, or ``let_go`` (strikes alone decide)."""
     protect_top_share: float = 0.10
     """Customers in this top share of predicted future value (lifetime value net of the share of
     margin lost to cost to serve) are ``protected`` instead of let go."""
@@ -278,6 +282,9 @@ class ReviewSettings:
         _require(self.headache_min_multiple >= 1, f"{where}.headache_min_multiple must be >= 1")
         _require(all(weight >= 0 for weight in self.incident_weights.values()), f"{where}.incident_weights must be >= 0")
         _require(self.incident_points_threshold > 0, f"{where}.incident_points_threshold must be > 0")
+        _require(0 <= self.onboarding_grace_quarters <= 40, f"{where}.onboarding_grace_quarters must be in 0..40")
+        caps = ("watch", "final_notice", "let_go")
+        _require(self.without_grounds_max_status in caps, f"{where}.without_grounds_max_status must be one of {', '.join(caps)}")
         _require(0 <= self.protect_top_share < 1, f"{where}.protect_top_share must be in [0, 1)")
         _require(self.inactive_quiet_quarters >= 1, f"{where}.inactive_quiet_quarters must be >= 1")
         _require(0 <= self.inactive_p_alive_below <= 1, f"{where}.inactive_p_alive_below must be in [0, 1]")

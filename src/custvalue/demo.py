@@ -564,7 +564,7 @@ def _plan_customers(spec: DemoSpec, tl: _Timeline, rng: np.random.Generator, sha
     created = np.where(newcomer, tl.qstart[q_new] + rng.integers(0, 11, n), created)
     created = np.where(np.isin(beh, [_PLE, _ONEBAD]) | left, tl.start - rng.integers(30, 365 * 8, n), created)
     growing = beh == _GROWING
-    q_grow = np.clip(tl.last - rng.integers(5, 8, n), 0, None)
+    q_grow = np.clip(tl.last - rng.integers(2, 8, n), 0, None)  # 2..7 quarters before L
     grow_day = np.minimum(tl.qstart[q_grow] + rng.integers(0, 46, n), tl.qend[q_grow])
     created = np.where(growing, grow_day, created)
 
@@ -666,6 +666,7 @@ def _params(cu: _Customers, rng: np.random.Generator) -> dict[str, np.ndarray]:
     m = at(_LATE)
     p["late_mean"][m] = rng.uniform(45, 65, n)[m]
     p["late_sd"][m], p["late_lo"][m], p["late_hi"][m] = 6, 40, 70
+    p["p_never"][m], p["p_dispute"][m] = 0.0, 0.0  # late, but pays every invoice: lateness is its only fault
 
     m = at(_NONPAY)
     p["ord_rate"][m] = np.maximum(p["ord_rate"][m], 1.5)
@@ -715,6 +716,13 @@ def _params(cu: _Customers, rng: np.random.Generator) -> dict[str, np.ndarray]:
     p["t_normal"][m] = np.minimum(p["t_normal"][m], 1.0)
     p["late_mean"][m & small] = np.clip(rng.normal(0, 2, n), -5, 5)[m & small]
     inc_rate[m] = 0.0
+
+    # The late payer and the one-bad-quarter customer must be plainly profitable outside
+    # their planted fault, so that the fault is all the review can find: at least the
+    # segment's usual order rate and 1.2 times its usual line value.
+    m = at(_LATE) | at(_ONEBAD)
+    p["ord_rate"][m] = np.maximum(p["ord_rate"], by_seg(8.0, 2.5, 1.0))[m]
+    p["line_value"][m] = np.maximum(p["line_value"], 1.2 * by_seg(250, 150, 90))[m]
 
     p["inc_rate"], p["inc_min"], p["sev_lo"], p["sev_hi"] = inc_rate, inc_min, sev_lo, sev_hi
     return p
@@ -904,6 +912,21 @@ def _tickets(cu: _Customers, p: dict, inv: dict, tl: _Timeline, rng: np.random.G
     channel = np.where(rng.random(sel.size) < 0.6, 1, 0)
     minutes = _minutes(channel, _MINUTES_NORMAL, rng)
     parts.append((cust, day, minutes, channel, np.ones(sel.size, bool), rng.random(sel.size) < 0.2))
+
+    # onboarding: a growing account needs help in its first two quarters (set-up,
+    # training), 3-5 remote tickets a quarter that are nobody's fault
+    growing = np.flatnonzero(cu.beh == _GROWING)
+    if growing.size:
+        onboarding_q = np.searchsorted(tl.qend, cu.act_start[growing])  # the quarter the account opens in
+        counts = np.zeros((cu.seg.size, n_q), dtype=np.int64)
+        for offset in (0, 1):
+            q = np.minimum(onboarding_q + offset, n_q - 1)
+            counts[growing, q] = rng.integers(3, 6, growing.size) * full[growing, q]
+        cell, day = _expand(counts, first, last, rng)
+        cust = cell // n_q
+        channel = _choose(_CHANNEL_MIX_QUIET, cust.size, rng)
+        minutes = _minutes(channel, _MINUTES_NORMAL, rng)
+        parts.append((cust, day, minutes, channel, np.zeros(cust.size, bool), np.zeros(cust.size, bool)))
 
     cust, day, minutes, channel, caused, escalated = (np.concatenate(x) for x in zip(*parts))
     order = np.lexsort((rng.random(day.size), cust, day))

@@ -17,6 +17,7 @@ Outputs under ``processed_dir/<quarter>/`` (see :class:`custvalue.paths.QuarterO
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -138,26 +139,28 @@ def score_quarter(
     history = quarter_range(quarter.shift(-(config.review.history_quarters - 1)), quarter)
     customers = data.accepted("customers")
     outputs = QuarterOutputs(Path(processed_dir), quarter)
+    # Past quarters are reviewed with the same inputs as this one: P(alive) at each
+    # quarter's end from the history up to then, so movement counts only real changes.
+    reviewable = [q for q in history if q.shift(-(config.review.window_quarters - 1)) >= history[0]]
+    earlier = sorted({*reviewable, quarter.shift(-1)} - {quarter})
     with atomic_directory(outputs.folder) as staging:
-        models = run_models(data, customers, history, config, staging)
+        models = run_models(data, customers, history, config, staging, p_alive_at=earlier)
         judged = judge_quarters(models.review_inputs, standard_criteria(config.review))
         models = models.without_review_inputs()
         give_back_memory()
         value = future_value(models.lifetime["clv"], judged, window_of(quarter, config.review))
         rank, p_alive = value["future_value_rank"], models.lifetime["p_alive"]
         card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
-        reviewable = [q for q in history if q.shift(-(config.review.window_quarters - 1)) >= history[0]]
-        statuses = statuses_over_time(judged, customers, reviewable, config.review, rank)
-        # P(alive) is estimated as of this quarter only, so the quiet-customer rule applies here.
+        statuses = statuses_over_time(judged, customers, reviewable, config.review, rank, models.p_alive_at)
         statuses[str(quarter)] = card.set_index("customer_id")["status"].astype(str)
-        previous = assign_status(judged, customers, quarter.shift(-1), config.review, rank)
+        previous = assign_status(judged, customers, quarter.shift(-1), config.review, rank, models.p_alive_at.get(str(quarter.shift(-1))))
         changes = movement(previous, card)
         ended_after_let_go = move_on(judged, customers, statuses, quarter)
 
         lifetime = models.lifetime.drop(columns="future_value_rank").join(value)
         scorecard = _scorecard(card, judged, models.receivables, lifetime, quarter, config)
         frames = {"statuses": statuses.reset_index(names="customer_id"), "movement": changes, "move_on": ended_after_let_go}
-        write_outputs(outputs, staging, scorecard, judged, data, config, frames)
+        write_outputs(outputs, staging, scorecard, judged, data, config, frames, models.warnings)
     return ScoredQuarter(quarter, scorecard, judged, data, outputs)
 
 
@@ -171,13 +174,19 @@ class ModelFigures:
     """Open receivables per customer id."""
     lifetime: pd.DataFrame
     """The lifetime-value model's per-customer table (``clv``, ``p_alive``, ...)."""
+    p_alive_at: dict[str, pd.Series]
+    """P(alive) at the end of earlier quarters, by quarter label."""
+    warnings: tuple[str, ...] = ()
+    """Diagnostics the models could not make, with the reason (the review goes on)."""
 
     def without_review_inputs(self) -> ModelFigures:
         """The same without the (large) review inputs, once they are judged."""
-        return ModelFigures(None, self.receivables, self.lifetime)
+        return dataclasses.replace(self, review_inputs=None)
 
 
-def run_models(data: LoadedData, customers: pd.DataFrame, history: list[Quarter], config: Config, save_to: Path) -> ModelFigures:
+def run_models(
+    data: LoadedData, customers: pd.DataFrame, history: list[Quarter], config: Config, save_to: Path, p_alive_at: list[Quarter] = ()
+) -> ModelFigures:
     """Run the payment model, the feature step, cost to serve and the lifetime-value model
     over ``history``; save each model's result into ``save_to/<model>`` as soon as it is
     ready.
@@ -203,9 +212,12 @@ def run_models(data: LoadedData, customers: pd.DataFrame, history: list[Quarter]
     inputs = review_inputs(activity, customer_costs, payment, customers)
     del activity, customer_costs, payment
     give_back_memory()
-    lifetime = estimate_lifetime_value(engine.table("orders"), customers, last.end, config.lifetime)
+    lifetime = estimate_lifetime_value(engine.table("orders"), customers, last.end, config.lifetime, p_alive_as_of=[q.end for q in p_alive_at])
     lifetime.save(save_to / "lifetime")
-    return ModelFigures(inputs, receivables, lifetime.customers)
+    history_of_p_alive = lifetime.p_alive_history
+    earlier = {str(q): history_of_p_alive[q.end.isoformat()].dropna() for q in p_alive_at}
+    warnings = tuple(f"lifetime value: {warning}" for warning in lifetime.warnings)
+    return ModelFigures(inputs, receivables, lifetime.customers, earlier, warnings)
 
 
 def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, receivables: pd.Series, value: pd.DataFrame, quarter: Quarter, config: Config) -> pd.DataFrame:
@@ -244,9 +256,11 @@ def write_outputs(
     data: LoadedData,
     config: Config,
     frames: dict[str, pd.DataFrame],
+    warnings: tuple[str, ...] = (),
 ) -> None:
     """Write a quarter's tables, data-quality record and manifest into ``staging`` (the
-    quarter's folder being built, see :func:`custvalue.atomic.atomic_directory`)."""
+    quarter's folder being built, see :func:`custvalue.atomic.atomic_directory`).
+    ``warnings`` (diagnostics that could not be made) go into the manifest."""
 
     def target(path: Path) -> Path:
         return staging / path.relative_to(outputs.folder)
@@ -274,6 +288,7 @@ def write_outputs(
         "inputs": {
             name: {"source": load.location or "(absent)", "sha256": load.sha256} for name, load in data.tables.items()
         },
+        "warnings": list(warnings),
         "config_fingerprint": config.fingerprint(),
         "config": without_secrets(config.to_dict()),
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

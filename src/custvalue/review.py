@@ -38,7 +38,8 @@ caused part of the trouble, the reasons say so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +94,8 @@ REVIEW_COSTS = (
 """Cost-to-serve columns the review reads or reports."""
 REVIEW_PAYMENT = ("late_flag", "nonpayment_flag", "evidence", "repair", "our_fix")
 """Columns of the payment verdict (per customer and quarter) the review reads."""
+ACCOUNT_COLUMNS = ("segment", "created_on")
+"""Columns of the customers table each customer-quarter of the review carries."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class Verdict:
     """Plain-language reason where failed (empty string where passed)."""
     repair: pd.Series
     """The repair that fits the evidence (empty string where passed)."""
+    note: pd.Series | None = None
+    """Why a quarter that looks failing is not counted (e.g. onboarding), where it applies."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ def review_inputs(
 ) -> pd.DataFrame:
     """One row per customer and quarter: the drivers, the costs and the payment verdict
     the review reads (:data:`REVIEW_DRIVERS`, :data:`REVIEW_COSTS`, every
-    ``severity_<kind>``), and the customer's segment.
+    ``severity_<kind>``), and the customer's segment and opening date.
 
     Only these columns are kept: at a million customers the table has seven million
     rows, and each column is 58 MB. The models' full results are saved with them.
@@ -136,7 +141,7 @@ def review_inputs(
     # The same key types in every frame (also the segments' below), so the merged keys
     # keep them: text, not Python objects.
     costs, payment = (frame.astype({column: activity[column].dtype for column in key}) for frame in (costs, payment))
-    segments = customers[["customer_id", "segment"]].astype({"customer_id": activity["customer_id"].dtype})
+    segments = customers[["customer_id", *ACCOUNT_COLUMNS]].astype({"customer_id": activity["customer_id"].dtype})
     inputs = _side_by_side(activity, costs, payment, segments)
     if inputs is None:
         inputs = activity.merge(costs, on=key, how="left").merge(payment, on=key, how="left")
@@ -203,7 +208,8 @@ def _side_by_side(activity: pd.DataFrame, costs: pd.DataFrame, payment: pd.DataF
     sample = sample.merge(segments.iloc[np.unique(at[:2])], on="customer_id", how="left")
     parts = [frame.drop(columns=key if frame is not activity else []).reset_index(drop=True) for frame in (activity, costs, payment)]
     merged = pd.concat(parts, axis=1)
-    merged["segment"] = pd.Series(segments["segment"].array.take(at), dtype=segments["segment"].dtype)
+    for column in ACCOUNT_COLUMNS:
+        merged[column] = pd.Series(segments[column].array.take(at), dtype=segments[column].dtype)
     if list(merged.columns) != list(sample.columns):
         return None
     for column in key:
@@ -396,9 +402,18 @@ def unprofitable(settings: ReviewSettings) -> Criterion:
         profit = inputs["operating_profit"].fillna(0.0)
         failed = profit < -settings.unprofitable_min_loss
         rows = np.flatnonzero(failed.to_numpy(dtype=bool))
-        n = len(rows)
-        amounts = np.column_stack([_floats(inputs, column, rows) for column in columns]) if n else np.zeros((0, len(columns)))
+        amounts = np.column_stack([_floats(inputs, column, rows) for column in columns]) if len(rows) else np.zeros((0, len(columns)))
         amounts[np.isnan(amounts)] = 0.0
+        # A loss led by support, in a young account whose orders grow, is the cost of onboarding it.
+        support_led = np.zeros(len(inputs), dtype=bool)
+        if "support" in COST_DRIVERS and len(rows):
+            support_led[rows] = np.argmax(amounts, axis=1) == list(COST_DRIVERS).index("support")
+        onboarding, note = _onboarding(inputs, support_led, settings.onboarding_grace_quarters, "its support is not counted as a loss")
+        if onboarding.any():
+            failed = failed & ~onboarding
+            kept = ~onboarding.to_numpy(dtype=bool)[rows]
+            rows, amounts = rows[kept], amounts[kept]
+        n = len(rows)
         # The two largest positive costs, largest first.
         order = np.argsort(-amounts, axis=1, kind="stable")
         ranked = np.take_along_axis(amounts, order, axis=1)
@@ -425,7 +440,7 @@ def unprofitable(settings: ReviewSettings) -> Criterion:
         third = ranked[:, 2] if len(columns) > 2 else np.zeros(n)
         for at in np.flatnonzero((has_second & (first == second)) | ((third > 0) & (second == third))):
             evidence[at], repair[at] = _unprofitable_row(inputs, rows[at], columns, profit)
-        return _verdict(failed, inputs.index, rows, evidence, repair)
+        return dataclasses.replace(_verdict(failed, inputs.index, rows, evidence, repair), note=note)
 
     return Criterion("unprofitable", judge)
 
@@ -461,10 +476,12 @@ def headache(settings: ReviewSettings) -> Criterion:
         typical = groups.median(minutes, served)
         far_above = minutes >= settings.headache_min_multiple * typical.fillna(0.0)
         failed = (worst & far_above & served).fillna(False).astype(bool)
+        onboarding, note = _onboarding(inputs, failed.to_numpy(dtype=bool), settings.onboarding_grace_quarters, "not counted as a headache")
+        failed = failed & ~onboarding
         rows = np.flatnonzero(failed.to_numpy(dtype=bool))
         n = len(rows)
         if not n:
-            return _verdict(failed, inputs.index, rows, _texts(0), _texts(0))
+            return dataclasses.replace(_verdict(failed, inputs.index, rows, _texts(0), _texts(0)), note=note)
         ordering = inputs["orders"] > 0
         support_hours = inputs["ticket_minutes"].fillna(0.0) / 60
         typical_hours = groups.median(support_hours, ordering).to_numpy()[rows]
@@ -512,9 +529,58 @@ def headache(settings: ReviewSettings) -> Criterion:
             [(supported, DRIVER_REPAIRS["support"]), (rushed, DRIVER_REPAIRS["rush"]), (by_hand, DRIVER_REPAIRS["manual_entry"])], "; ", n
         )
         repair[repair == ""] = DRIVER_REPAIRS["order_handling"]
-        return _verdict(failed, inputs.index, rows, evidence, repair)
+        return dataclasses.replace(_verdict(failed, inputs.index, rows, evidence, repair), note=note)
 
     return Criterion("headache", judge)
+
+
+def _quarter_numbers(labels: pd.Series) -> np.ndarray:
+    """``year * 4 + quarter - 1`` of ``YYYYQn`` labels (each distinct label parsed once)."""
+    codes, distinct = pd.factorize(labels)
+    numbers = np.array([int(label[:4]) * 4 + int(label[5]) - 1 for label in distinct], dtype=np.int64)
+    return numbers[codes]
+
+
+def _onboarding(inputs: pd.DataFrame, looks_failing: np.ndarray, grace_quarters: int, excused: str) -> tuple[pd.Series, pd.Series]:
+    """Which customer-quarters a young, growing account spends onboarding, among those
+    that would fail for their service effort (``looks_failing``), and the note that says
+    so (ending in ``excused``).
+
+    An account in its first ``grace_quarters`` quarters (counted from the quarter it was
+    opened in) whose orders are at a record for the account, up on every earlier quarter
+    (or that has no earlier quarter), is learning how to work with us: the support it
+    needs is the cost of winning it, not a headache. Noise does not pass for growth: a
+    steady account's orders seldom beat every earlier quarter.
+    """
+    rows = np.flatnonzero(looks_failing)
+    onboarding = np.zeros(len(inputs), dtype=bool)
+    note = pd.Series(_texts(len(inputs)), index=inputs.index, dtype=object)
+    if grace_quarters <= 0 or not len(rows) or "created_on" not in inputs:
+        return pd.Series(onboarding, index=inputs.index), note
+    candidates = inputs.iloc[rows]
+    opened = pd.to_datetime(candidates["created_on"])
+    age = _quarter_numbers(candidates["quarter"]) - (opened.dt.year * 4 + (opened.dt.month - 1) // 3).to_numpy()
+    young = np.asarray(age < grace_quarters, dtype=bool) & opened.notna().to_numpy()
+    if not young.any():
+        return pd.Series(onboarding, index=inputs.index), note
+    young_rows = candidates.iloc[np.flatnonzero(young)]
+    own = inputs.loc[inputs["customer_id"].isin(young_rows["customer_id"]).to_numpy(dtype=bool), ["customer_id", "quarter", "orders"]]
+    own = own.assign(number=_quarter_numbers(own["quarter"])).sort_values(["customer_id", "number"])
+    # the most orders in any earlier quarter of the account, looked up at the next quarter
+    record = own.assign(number=own["number"] + 1, orders=own.groupby("customer_id")["orders"].cummax())
+    record = record.set_index(["customer_id", "number"])["orders"]
+    previous = record.reindex(pd.MultiIndex.from_arrays([young_rows["customer_id"], _quarter_numbers(young_rows["quarter"])])).to_numpy(dtype=float)
+    orders = young_rows["orders"].to_numpy(dtype=float)
+    growing = np.isnan(previous) | (orders > previous)
+    chosen = rows[np.flatnonzero(young)[growing]]
+    onboarding[chosen] = True
+    ages = age[young][growing] + 1
+    before_text = np.where(np.isnan(previous[growing]), "none, ", _whole(np.nan_to_num(previous[growing]).astype(np.int64)) + ", ")
+    note.iloc[chosen] = (
+        "onboarding: high support in the account's quarter " + _whole(ages) + " while orders grow (best quarter before: "
+        + before_text + _whole(orders[growing].astype(np.int64)) + " orders now); " + excused
+    )
+    return pd.Series(onboarding, index=inputs.index), note
 
 
 def payment() -> Criterion:
@@ -578,22 +644,26 @@ def judge_quarters(inputs: pd.DataFrame, criteria: Sequence[Criterion]) -> pd.Da
     """Apply every criterion to every customer-quarter.
 
     Returns the inputs with ``fail_<name>`` and ``why_<name>`` per criterion, and
-    ``failed`` (a strike), ``reasons`` (all evidence), ``repairs`` and ``our_share``.
+    ``failed`` (a strike), ``reasons`` (all evidence), ``repairs``, ``our_share`` and
+    ``notes`` (why a quarter that looked failing is not counted).
     """
     # New columns only: a shallow copy shares the inputs' columns without copying them
     # (copy-on-write keeps the two apart).
     judged = inputs.copy(deep=False)
-    repairs = []
+    repairs, notes_by_criterion = [], []
     for criterion in criteria:
         verdict = criterion.judge(inputs)
         judged[f"fail_{criterion.name}"] = verdict.failed.astype(bool).to_numpy()
         judged[f"why_{criterion.name}"] = _text_column(verdict.evidence.to_numpy())
         repairs.append(verdict.repair.to_numpy())
+        notes_by_criterion.append(None if verdict.note is None else verdict.note.to_numpy())
     names = [criterion.name for criterion in criteria]
     judged["failed"] = judged[[f"fail_{n}" for n in names]].any(axis=1) if names else False
     judged["reasons"] = _text_column(_join_columns([judged[f"why_{n}"] for n in names], len(judged)))
     judged["repairs"] = _text_column(_join_unique(repairs, len(judged)))
     judged["our_share"] = _text_column(our_share(inputs).to_numpy())
+    notes = [verdict_note for verdict_note in notes_by_criterion if verdict_note is not None]
+    judged["notes"] = _text_column(_join_unique(notes, len(judged)) if notes else _texts(len(judged)))
     return judged
 
 
@@ -751,6 +821,14 @@ class _History:
         self.rank[np.argsort(self.labels, kind="stable")] = np.arange(len(self.labels))
         self.of_card, self.size, self.of_row = _customer_numbers(customers["customer_id"], judged["customer_id"])
         self.failed = judged["failed"].fillna(False).to_numpy(dtype=bool)
+
+        def flag(column: str) -> np.ndarray:
+            return judged[column].fillna(False).to_numpy(dtype=bool) if column in judged else np.zeros(len(judged), dtype=bool)
+
+        # Strikes that are grounds to let a customer go (see ``without_grounds``).
+        self.grounds = self.failed & (flag("fail_headache") | flag("fail_relationship") | flag("nonpayment_flag"))
+        profit = judged["operating_profit"] if "operating_profit" in judged else pd.Series(0.0, index=judged.index)
+        self.operating_profit = np.nan_to_num(profit.to_numpy(dtype=np.float64, na_value=np.nan))
         self.index = customers.set_index("customer_id").index
         try:
             self.id_text: pa.Array | None = arrow_text(customers["customer_id"].array)
@@ -842,6 +920,25 @@ class _History:
                 texts[who] = ";".join(group)
         return in_window, struck, counts, texts
 
+    def without_grounds(self, quarter: Quarter, settings: ReviewSettings) -> tuple[np.ndarray, np.ndarray]:
+        """For every row of ``customers``: whether its strikes in the window give no
+        grounds to let it go, and its operating profit after cost to serve over the
+        window (0 without judged quarters).
+
+        The grounds are a loss after cost to serve over the window (more than
+        ``unprofitable_min_loss``, the financing cost of lateness and bad debt
+        included), non-payment, a headache or a relationship strike. Without them the
+        strikes are late payment by a customer who pays (or a loss-making quarter of a
+        customer that pays its way over the window): repaired, not fired.
+        """
+        in_window = np.flatnonzero(self.rows_in(window_of(quarter, settings)) & (self.of_row >= 0))
+        customer = self.of_row[in_window]
+        profit = np.bincount(customer, weights=self.operating_profit[in_window], minlength=self.size)
+        struck = np.bincount(customer, weights=self.failed[in_window], minlength=self.size) > 0
+        grounded_quarters = np.bincount(customer, weights=self.grounds[in_window], minlength=self.size) > 0
+        ungrounded = struck & ~grounded_quarters & (profit >= -settings.unprofitable_min_loss)
+        return self.per_card(ungrounded, False), self.per_card(profit, 0.0)
+
     def statuses(self, quarter: Quarter, settings: ReviewSettings, strikes: np.ndarray, failing_now: np.ndarray,
                  future_value_rank: pd.Series | None, p_alive: pd.Series | None) -> pd.Categorical:
         """The status of every row of ``customers``."""
@@ -851,6 +948,11 @@ class _History:
         status[strikes == 1] = code["watch"]
         status[strikes >= 2] = code["final_notice"]
         status[(strikes >= settings.strikes_for_let_go) & failing_now] = code["let_go"]
+        if settings.without_grounds_max_status != "let_go":
+            # Late payment by a customer who pays and pays its way is repaired, not fired.
+            ungrounded, _ = self.without_grounds(quarter, settings)
+            cap = code[settings.without_grounds_max_status]
+            status[ungrounded & (status < cap)] = cap  # STATUS_ORDER runs from the gravest
         if future_value_rank is not None and settings.protect_top_share > 0:
             rank = self.future_rank(future_value_rank)
             facing = (status == code["let_go"]) | (status == code["final_notice"])
@@ -881,10 +983,11 @@ class _History:
         unlikely = self.lookup(p_alive, 1.0) < settings.inactive_p_alive_below
         return quiet & unlikely
 
-    def status_only(self, quarter: Quarter, settings: ReviewSettings, future_value_rank: pd.Series | None = None) -> pd.Series:
+    def status_only(self, quarter: Quarter, settings: ReviewSettings, future_value_rank: pd.Series | None = None,
+                    p_alive: pd.Series | None = None) -> pd.Series:
         """What ``card(...).set_index("customer_id")["status"].astype(str)`` gives."""
         _, _, counts, _ = self.strikes(quarter, settings)
-        status = self.statuses(quarter, settings, self.per_card(counts, 0), self.failing_now(quarter), future_value_rank, None)
+        status = self.statuses(quarter, settings, self.per_card(counts, 0), self.failing_now(quarter), future_value_rank, p_alive)
         return pd.Series(status, index=self.index).astype(str)
 
     def card(self, quarter: Quarter, settings: ReviewSettings, future_value_rank: pd.Series | None = None,
@@ -907,8 +1010,33 @@ class _History:
         card["our_share"] = self.take("our_share", self.latest(in_window, "our_share", (shares != "").to_numpy(dtype=bool))).fillna("")
 
         card["status"] = self.statuses(quarter, settings, card["strikes"], card["failing_now"], future_value_rank, p_alive)
+        card["reasons"] = self.why_not_let_go(quarter, settings, card["reasons"].to_numpy(dtype=object), card["strikes"].to_numpy())
+        if "notes" in self.judged:
+            now = self.take("notes", self.latest(np.flatnonzero(self.rows_in([str(quarter)]) & (self.of_row >= 0)), "notes"))
+            noted = now.fillna("").to_numpy(dtype=object) != ""
+            card.loc[noted, "reasons"] = _joined(
+                [(card["reasons"].to_numpy(dtype=object)[noted] != "", card["reasons"].to_numpy(dtype=object)[noted]),
+                 (np.ones(int(noted.sum()), bool), now.to_numpy(dtype=object)[noted])], "; ", int(noted.sum())
+            )
         card["action"] = _actions(card["status"], card["repairs"])
         return card.reset_index().drop(columns=["failing_now", "repairs"])
+
+    def why_not_let_go(self, quarter: Quarter, settings: ReviewSettings, reasons: np.ndarray, strikes: np.ndarray) -> np.ndarray:
+        """``reasons`` with, for a customer kept from ``let_go`` because its strikes give
+        no grounds (:meth:`without_grounds`), the sentence that says why."""
+        if settings.without_grounds_max_status == "let_go":
+            return reasons
+        ungrounded, profit = self.without_grounds(quarter, settings)
+        kept = ungrounded & (strikes >= settings.strikes_for_let_go)
+        if not kept.any():
+            return reasons
+        reasons = reasons.copy()
+        reasons[kept] = reasons[kept] + (
+            "; no grounds to let go: operating profit after cost to serve over the last " + str(settings.window_quarters)
+            + " quarters is " + _number(profit[kept]) + " (financing cost of the lateness included), with no non-payment, "
+            "headache or relationship incident: late payment is repaired, not fired"
+        )
+        return reasons
 
 
 def _customer_numbers(ids: pd.Series, of_rows: pd.Series) -> tuple[np.ndarray, int, np.ndarray]:
@@ -1005,11 +1133,19 @@ def statuses_over_time(
     quarters: Sequence[Quarter],
     settings: ReviewSettings,
     future_value_rank: pd.Series | None = None,
+    p_alive_at: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """The status each customer would have had at each of ``quarters`` (one column per
-    quarter), from the same judged history: the basis for movement and move-on."""
+    quarter), from the same judged history: the basis for movement and move-on.
+
+    ``p_alive_at`` gives P(alive) at each quarter's end (by label); a quarter without it
+    is reviewed without the quiet-customer rule (no one is ``inactive`` for going quiet).
+    """
     history = _History(judged, customers)
-    return pd.DataFrame({str(quarter): history.status_only(quarter, settings, future_value_rank) for quarter in quarters})
+    p_alive_at = p_alive_at or {}
+    return pd.DataFrame(
+        {str(q): history.status_only(q, settings, future_value_rank, p_alive_at.get(str(q))) for q in quarters}
+    )
 
 
 def movement(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:

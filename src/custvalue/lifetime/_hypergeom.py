@@ -45,13 +45,15 @@ class SeriesValue:
     d_z: np.ndarray
 
 
-def hyp2f1_one(p, q, z) -> SeriesValue:
+def hyp2f1_one(p, q, z, max_terms: int = _MAX_TERMS) -> SeriesValue:
     """Sum ``2F1(1, p; q; z)`` and its derivatives for ``0 < p < q``, ``0 <= z < 1``.
 
     Parameters
     ----------
     p, q, z : array_like
         Broadcastable arrays.
+    max_terms : int
+        Give up (``FloatingPointError``) past this many terms.
 
     Returns
     -------
@@ -86,10 +88,10 @@ def hyp2f1_one(p, q, z) -> SeriesValue:
         else:
             block = int(np.clip(k, _FIRST_BLOCK, max(_FIRST_BLOCK, _BLOCK_ELEMENTS // active.size)))
         offsets = np.arange(block, dtype=float)
-        if k >= _MAX_TERMS:
+        if k >= max_terms:
             raise FloatingPointError(
                 "hypergeometric series needs more than "
-                f"{_MAX_TERMS} terms (z = {z[active].max():.12f}); the parameters are extreme"
+                f"{max_terms} terms (z = {z[active].max():.12f}); the parameters are extreme"
             )
         pa, qa, za = p[active, None], q[active, None], z[active, None]
         j = k + offsets

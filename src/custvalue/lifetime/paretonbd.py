@@ -51,11 +51,11 @@ def _log_tail_term(params, t, x, need_grad):
     q = r + s + x + 1.0
     if alpha >= beta:
         z = (alpha - beta) / (alpha + t)
-        series = hyp2f1_one(r + x, q, z)
+        series = hyp2f1_one(r + x, q, z, _SERIES_TERMS)
         log_g = np.log(series.value)
     else:
         z = (beta - alpha) / (beta + t)
-        series = hyp2f1_one(s + 1.0, q, z)
+        series = hyp2f1_one(s + 1.0, q, z, _SERIES_TERMS)
         log_g = log_a - log_b + np.log(series.value)
     log_f = -(r + x) * log_a - s * log_b + log_g
     if not need_grad:
@@ -90,6 +90,13 @@ _NODES, _WEIGHTS = (_NODES + 1.0) / 2.0, _WEIGHTS / 2.0
 #: its terms shrink too slowly and quadrature takes over.
 _SERIES_GAP = 0.01
 
+
+#: The series region needs about ``12 (r + x)`` or ``12 (s + 1)`` terms (``z`` up to
+#: ``1 - 3/exponent``): this covers exponents up to about 30,000. Beyond, the parameters
+#: are extreme (``s`` and ``beta`` running off together along the ridge of a common
+#: dropout rate) and the likelihood is reported as not evaluable within a second,
+#: instead of summing millions of terms.
+_SERIES_TERMS = 400_000
 
 #: Past this many e-folds of decay the rest of the segment is below rounding.
 _EFOLDS = 60.0
