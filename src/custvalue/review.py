@@ -548,9 +548,10 @@ def _onboarding(inputs: pd.DataFrame, looks_failing: np.ndarray, grace_quarters:
 
     An account in its first ``grace_quarters`` quarters (counted from the quarter it was
     opened in) whose orders are at a record for the account, up on every earlier quarter
-    (or that has no earlier quarter), is learning how to work with us: the support it
-    needs is the cost of winning it, not a headache. Noise does not pass for growth: a
-    steady account's orders seldom beat every earlier quarter.
+    with orders, is learning how to work with us: the support it needs is the cost of
+    winning it, not a headache. Growth must be seen: an account's first quarter with
+    orders has nothing to grow on, and a steady account's orders seldom beat every
+    earlier quarter by chance.
     """
     rows = np.flatnonzero(looks_failing)
     onboarding = np.zeros(len(inputs), dtype=bool)
@@ -567,15 +568,22 @@ def _onboarding(inputs: pd.DataFrame, looks_failing: np.ndarray, grace_quarters:
     own = inputs.loc[inputs["customer_id"].isin(young_rows["customer_id"]).to_numpy(dtype=bool), ["customer_id", "quarter", "orders"]]
     own = own.assign(number=_quarter_numbers(own["quarter"])).sort_values(["customer_id", "number"])
     # the most orders in any earlier quarter of the account, looked up at the next quarter
+    own = own[own["orders"] > 0]  # quarters before the first order (or before the data begin) show no growth
     record = own.assign(number=own["number"] + 1, orders=own.groupby("customer_id")["orders"].cummax())
     record = record.set_index(["customer_id", "number"])["orders"]
-    previous = record.reindex(pd.MultiIndex.from_arrays([young_rows["customer_id"], _quarter_numbers(young_rows["quarter"])])).to_numpy(dtype=float)
+    # the record just before each quarter: the latest earlier quarter with orders carries it
+    wanted = pd.DataFrame({"customer_id": young_rows["customer_id"].to_numpy(dtype=object),
+                           "number": _quarter_numbers(young_rows["quarter"]), "at": np.arange(len(young_rows))})
+    known = record.reset_index().rename(columns={"orders": "record"})
+    known["customer_id"] = known["customer_id"].astype(wanted["customer_id"].dtype)  # merge_asof needs one key type
+    found = pd.merge_asof(wanted.sort_values("number"), known.sort_values("number"), on="number", by="customer_id", direction="backward")
+    previous = found.sort_values("at")["record"].to_numpy(dtype=float)
     orders = young_rows["orders"].to_numpy(dtype=float)
-    growing = np.isnan(previous) | (orders > previous)
+    growing = ~np.isnan(previous) & (orders > previous)
     chosen = rows[np.flatnonzero(young)[growing]]
     onboarding[chosen] = True
     ages = age[young][growing] + 1
-    before_text = np.where(np.isnan(previous[growing]), "none, ", _whole(np.nan_to_num(previous[growing]).astype(np.int64)) + ", ")
+    before_text = _whole(previous[growing].astype(np.int64)) + ", "
     note.iloc[chosen] = (
         "onboarding: high support in the account's quarter " + _whole(ages) + " while orders grow (best quarter before: "
         + before_text + _whole(orders[growing].astype(np.int64)) + " orders now); " + excused

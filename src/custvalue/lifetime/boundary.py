@@ -16,6 +16,8 @@ Pareto/NBD                        ``s -> 0`` or ``beta -> inf`` (``mu -> 0``)  :
 BG/NBD                            ``a, b -> inf``, ``a/(a+b) -> p``           :class:`CommonDropoutModel`
 MBG/NBD                           ``a, b -> inf``, ``a/(a+b) -> p``           :class:`CommonDropoutModel` (modified)
 Gamma-Gamma                       ``q, gamma -> inf``, ``q/gamma -> nu``      :class:`CommonRateSpendModel`
+Gamma-Gamma                       ``p -> inf``, ``gamma -> 0``, ``p gamma ->``  :class:`ExactMeanSpendModel`
+                                  ``delta``
 ================================  ==========================================  ==============================
 
 The NBD without dropout is the Poisson-gamma purchase process of Ehrenberg (1959) and
@@ -63,6 +65,8 @@ __all__ = [
     "CommonDropoutResults",
     "CommonRateSpendModel",
     "CommonRateSpendResults",
+    "ExactMeanSpendModel",
+    "ExactMeanSpendResults",
     "Limit",
     "ModifiedCommonDropoutModel",
     "ModifiedCommonDropoutResults",
@@ -289,6 +293,57 @@ class CommonRateSpendModel(LikelihoodModel):
         return np.array([1.0, 1.0 / mean_value])
 
 
+def _exact_mean_row_loglike(params, data, need_grad):
+    """Log density of ``zbar`` when it is the customer's mean exactly, and customers'
+    means are inverse-gamma ``(q, delta)``: ``q ln delta - lnG(q) - (q+1) ln zbar - delta / zbar``."""
+    q, delta = params
+    zbar = data["zbar"]
+    log_z = np.log(zbar)
+    ll = q * np.log(delta) - gammaln(q) - (q + 1.0) * log_z - delta / zbar
+    if not need_grad:
+        return ll, None
+    grad = np.empty((len(zbar), 2))
+    grad[:, 0] = np.log(delta) - digamma(q) - log_z
+    grad[:, 1] = q / delta - 1.0 / zbar
+    return ll, grad
+
+
+class ExactMeanSpendResults(FitResults):
+    """Fitted spend model in which a customer's purchases all have its mean value.
+
+    The limit of the Gamma-Gamma as ``p -> inf`` and ``gamma -> 0`` with
+    ``p gamma -> delta``: the values of one customer's purchases do not vary around its
+    mean, and the means are inverse-gamma ``(q, delta)`` across customers. A repeat
+    buyer's expected value is then its own mean; a new customer's, the population mean
+    ``delta / (q - 1)``.
+    """
+
+    display_name = "inverse gamma (no variation within customers)"
+    param_names = ("q", "delta")
+
+    def conditional_expected_value(self, frequency, monetary_value):
+        """``zbar`` for a repeat buyer, ``delta / (q - 1)`` for a customer without one."""
+        x, zbar = np.broadcast_arrays(np.asarray(frequency, dtype=float), np.asarray(monetary_value, dtype=float))
+        return np.where(x > 0, zbar, self.expected_value())
+
+    def expected_value(self) -> float:
+        q, delta = (float(v) for v in self.params.to_numpy())
+        if q <= 1.0:
+            raise ValueError("q <= 1: the expected value is infinite")
+        return delta / (q - 1.0)
+
+
+class ExactMeanSpendModel(LikelihoodModel):
+    """Spend model without variation within customers (see :class:`ExactMeanSpendResults`)."""
+
+    _results_class = ExactMeanSpendResults
+    _row_loglike = staticmethod(_exact_mean_row_loglike)
+
+    def _start_params(self, data, weights):
+        mean_value = float(np.dot(weights, data["zbar"]) / weights.sum())
+        return np.array([2.0, mean_value])
+
+
 # ----------------------------------------------------------------------------- the limits of each model
 
 
@@ -326,6 +381,8 @@ _LIMITS: dict[str, tuple[Limit, ...]] = {
     "Pareto/NBD": (Limit(NoDropoutModel, "s -> 0 (no dropout)", _NO_DROPOUT),),
     "Gamma-Gamma": (
         Limit(CommonRateSpendModel, "q, gamma -> infinity (one rate)", "the data show no difference between customers' mean margins"),
+        Limit(ExactMeanSpendModel, "p -> infinity, gamma -> 0 (no variation within customers)",
+              "the data show each customer's purchases close to its own mean margin"),
     ),
 }
 

@@ -27,6 +27,7 @@ from .boundary import (
     BoundaryFit,
     CommonDropoutResults,
     CommonRateSpendResults,
+    ExactMeanSpendResults,
     ModifiedCommonDropoutResults,
     NoDropoutResults,
     fit_allowing_boundary,
@@ -67,7 +68,7 @@ _RESULTS_CLASSES = {
     cls.display_name: cls
     for cls in (
         BetaGeoResults, ModifiedBetaGeoResults, ParetoNBDResults, GammaGammaResults,
-        NoDropoutResults, CommonDropoutResults, ModifiedCommonDropoutResults, CommonRateSpendResults,
+        NoDropoutResults, CommonDropoutResults, ModifiedCommonDropoutResults, CommonRateSpendResults, ExactMeanSpendResults,
     )
 }  # fmt: skip
 _ROLE_LABELS = {

@@ -29,7 +29,7 @@ from custvalue.errors import ContractError
 from custvalue.stored import load_result, save_result
 
 from ._mle import FitResults
-from .boundary import CommonRateSpendResults
+from .boundary import CommonRateSpendResults, ExactMeanSpendResults
 from .clv import customer_lifetime_value
 from .fitting import (
     CANDIDATES,
@@ -103,6 +103,7 @@ CUSTOMER_COLUMNS = (
 MARGIN_SOURCES = {
     "gamma_gamma": "Gamma-Gamma conditional expectation (repeat buyer with a positive mean margin)",
     "population": "population mean of the spend model (no repeat purchase yet, or a spend model with one rate for all)",
+    "own_mean": "the customer's own mean margin (a spend model in which purchases do not vary around it)",
     "nonpositive_mean": (
         "zero or negative mean repeat margin, weighted against the population mean with the Gamma-Gamma "
         "weights (outside the model, which describes positive values only)"
@@ -693,6 +694,8 @@ def _value_customers(summary: pd.DataFrame, transaction: FitResults, spend: FitR
     source = np.where(x == 0, "population", np.where(nonpositive, "nonpositive_mean", "gamma_gamma"))
     if isinstance(spend, CommonRateSpendResults):  # one mean for all: the data show no difference between customers
         source = np.full(len(x), "population")
+    elif isinstance(spend, ExactMeanSpendResults):  # each purchase at the customer's own mean
+        source = np.where(x == 0, "population", "own_mean")
 
     clv = customer_lifetime_value(
         transaction,
