@@ -19,10 +19,16 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from custvalue import __version__, paths
 from custvalue.errors import CustvalueError
 from custvalue.quarters import Quarter
+
+if TYPE_CHECKING:  # imported by the commands that use them, for a fast --help
+    from custvalue.config import Config
+    from custvalue.loading import LoadedData
+    from custvalue.progress import Progress
 
 EXIT_UNUSABLE = 2
 VALIDATE_WIDTH = 100
@@ -179,13 +185,13 @@ def _project_defaults(arguments: argparse.Namespace) -> paths.Project:
     return project
 
 
-def _progress(arguments: argparse.Namespace):  # noqa: ANN202 - Progress, imported lazily for a fast --help
+def _progress(arguments: argparse.Namespace) -> Progress:
     from custvalue.progress import for_stream
 
     return for_stream(quiet=arguments.quiet)
 
 
-def _announce(progress, project: paths.Project, reads: dict[str, str], writes: dict[str, str]) -> None:  # noqa: ANN001
+def _announce(progress: Progress, project: paths.Project, reads: dict[str, str], writes: dict[str, str]) -> None:
     """The run's first lines: the project folder, and every folder it reads and writes."""
     progress.say(f"project folder: {project.root} ({project.found_by})")
     for verb, folders in (("reads", reads), ("writes", writes)):
@@ -193,7 +199,7 @@ def _announce(progress, project: paths.Project, reads: dict[str, str], writes: d
             progress.say(f"{verb if number == 0 else '':<7}{what:<10} {where}".rstrip())
 
 
-def _raw_location(arguments: argparse.Namespace, config) -> str:  # noqa: ANN001 - Config
+def _raw_location(arguments: argparse.Namespace, config: Config) -> str:
     if config.engine.tables:
         return f"{config.engine.backend} tables named in engine.tables of the configuration"
     return str(arguments.raw.resolve())
@@ -208,11 +214,11 @@ def _run_demo(arguments: argparse.Namespace) -> int:
     from custvalue.demo import DemoSpec, generate_world, inject_violations, write_world
 
     project = _project_defaults(arguments)
-    truth = arguments.truth or paths.demo_truth_path(arguments.raw)
-    _announce(_progress(arguments), project, {}, {"raw": str(arguments.raw.resolve()), "truth": str(Path(truth).resolve())})
     if arguments.if_empty and raw_folder_has_data(arguments.raw):
         print(f"{arguments.raw} already holds data; left as it is")
         return 0
+    truth = arguments.truth or paths.demo_truth_path(arguments.raw)
+    _announce(_progress(arguments), project, {}, {"raw": str(arguments.raw.resolve()), "truth": str(Path(truth).resolve())})
     spec = DemoSpec(n_customers=arguments.customers, seed=arguments.seed, end=arguments.end, hostile_names=arguments.hostile_names)
     world = generate_world(spec)
     if arguments.violations:
@@ -225,10 +231,10 @@ def _run_demo(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _start(arguments: argparse.Namespace, writes: tuple[str, ...] = (), reads: dict[str, str] | None = None):  # noqa: ANN202
+def _start(arguments: argparse.Namespace, writes: tuple[str, ...] = (), reads: dict[str, str] | None = None) -> tuple[Config, Progress]:
     """Fill the defaults, read the configuration, and say which folders the run reads and
     writes (``writes``: the options naming them). Returns the configuration and the
-    progress to report on (both imported lazily, for a fast ``--help``)."""
+    progress to report on."""
     from custvalue.config import load_config
 
     project = _project_defaults(arguments)
@@ -239,7 +245,7 @@ def _start(arguments: argparse.Namespace, writes: tuple[str, ...] = (), reads: d
     return config, progress
 
 
-def _load(arguments: argparse.Namespace):  # noqa: ANN202 - LoadedData, imported lazily
+def _load(arguments: argparse.Namespace) -> LoadedData:
     from custvalue.loading import load_raw
 
     config, progress = _start(arguments)
@@ -260,7 +266,7 @@ def _run_validate(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def quality_table(data, width: int = VALIDATE_WIDTH, reasons_shown: int = 3) -> str:  # noqa: ANN001 - LoadedData
+def quality_table(data: LoadedData, width: int = VALIDATE_WIDTH, reasons_shown: int = 3) -> str:
     """Rows, accepted and rejected by table, with the commonest reasons (one a line, the
     most frequent first), in ``width`` columns."""
     reasons = data.rejection_reasons()
