@@ -430,7 +430,10 @@ def file_sha256(path: Path) -> str:
     A file is read once per process while its state is unchanged: the check of whether a
     quarter is up to date and the load that follows it share one pass. The state includes
     the change time, which every write moves and no user tool can set back, so a file
-    written in between is read again; across processes a file is always read again.
+    written in between is read again. Should a write ever go unseen (a file system with
+    coarse times), the manifest records the hash from before it, and the next run, a new
+    process that reads every file afresh, finds a difference and scores again: a stale
+    hash can cost work, never skip it.
     """
     key = (str(Path(path).resolve()), *_file_state(path))
     if key not in _HASHED:

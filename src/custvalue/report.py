@@ -66,11 +66,13 @@ class ReportParameters:
     config_path: Path | None
 
     def as_papermill(self) -> dict[str, str]:
+        """The parameters as papermill injects them; paths absolute, because a notebook
+        runs in a folder of its own."""
         return {
             "quarter": str(self.quarter),
-            "raw_dir": str(self.raw_dir),
-            "processed_dir": str(self.processed_dir),
-            "config_path": str(self.config_path) if self.config_path else "",
+            "raw_dir": str(Path(self.raw_dir).resolve()) if self.raw_dir else "",
+            "processed_dir": str(Path(self.processed_dir).resolve()),
+            "config_path": str(Path(self.config_path).resolve()) if self.config_path else "",
         }
 
 
