@@ -43,7 +43,7 @@ data: setup ## Generate the demo world into data/raw (only if data/raw holds no 
 
 report: data ## Score the quarter and render reports/<quarter>/index.html (QUARTER=2026Q2 to choose)
 	@quarter="$(QUARTER)"; \
-	if [ -z "$$quarter" ]; then quarter=$$($(BIN)/custvalue latest-quarter --quiet --raw $(RAW)) || exit 2; fi; \
+	if [ -z "$$quarter" ]; then quarter=$$($(BIN)/custvalue latest-quarter --quiet --raw $(RAW) --processed $(PROCESSED)) || exit 2; fi; \
 	$(MAKE) --no-print-directory $(REPORTS)/$$quarter/index.html QUARTER=$$quarter
 
 $(REPORTS)/%/index.html: $(REPORT_INPUTS) $(INSTALLED) $(KERNEL)

@@ -108,6 +108,10 @@ def test_score_writes_scorecard_and_quarantine_then_skips_until_forced(small_wor
     assert again.out == first.out
     assert "score: 2026Q2 is up to date" in again.err and "validate " not in again.err
     assert (folder / "manifest.json").read_bytes() == manifest
+    # The default quarter of these inputs is known without loading them again.
+    assert main(["latest-quarter", "--raw", str(raw), "--processed", str(tmp_path / "processed")]) == 0
+    latest = capsys.readouterr()
+    assert latest.out == "2026Q2\n" and "latest-quarter: 2026Q2, as recorded" in latest.err and "validate " not in latest.err
     assert ((folder / "manifest.json").stat().st_ino, (folder / "manifest.json").stat().st_mtime_ns) == (scored.st_ino, scored.st_mtime_ns)
     # --force scores again (a new folder swapped in: a new file), quietly with --quiet;
     # a changed input file scores again too, and is named.

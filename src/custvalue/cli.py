@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     latest = command("latest-quarter", "print the last complete quarter in the raw data")
     _raw_and_config(latest)
+    latest.add_argument("--processed", type=Path, metavar="DIR", help="processed folder: a quarter scored there from the same inputs answers without loading them (default: the project's data/processed)")
     _quiet(latest)
 
     contract_doc = command("contract-doc", "write docs/data-contract.md from the schemas")
@@ -321,9 +322,17 @@ def _run_report(arguments: argparse.Namespace) -> int:
 
 
 def _run_latest_quarter(arguments: argparse.Namespace) -> int:
+    from custvalue.loading import load_raw
     from custvalue.pipeline import default_quarter
+    from custvalue.provenance import recorded_last_complete_quarter
 
-    print(default_quarter(_load(arguments)))
+    config, progress = _start(arguments)
+    recorded = recorded_last_complete_quarter(arguments.processed, arguments.raw, config)
+    if recorded is not None:
+        progress.say(f"latest-quarter: {recorded}, as recorded when a quarter was scored from these inputs, configuration and code")
+        print(recorded)
+        return 0
+    print(default_quarter(load_raw(arguments.raw, config.engine, progress=progress)))
     return 0
 
 

@@ -109,14 +109,12 @@ def scored_verdict(processed_dir: Path | str, raw_dir: Path | str | None, config
     wanted = identity(hashes, config)
     manifests = _manifests(Path(processed_dir))
     if quarter is None:
-        # The last complete quarter depends only on what the identity covers.
-        made_from_these = [m for m in manifests.values() if identity_of_manifest(m) == wanted and m.get("last_complete_quarter")]
-        if not made_from_these:
+        quarter = _recorded_last_complete(manifests, wanted)
+        if quarter is None:
             if not manifests:
                 return Verdict(False, f"nothing scored yet in {processed_dir}")
             latest = max(manifests)
             return Verdict(False, f"{_differences(manifests[latest], wanted)} since {latest} was scored")
-        quarter = Quarter.parse(made_from_these[0]["last_complete_quarter"])
     if quarter not in manifests:
         return Verdict(False, f"{quarter} has not been scored in {processed_dir}", quarter)
     differences = _differences(manifests[quarter], wanted)
@@ -128,6 +126,25 @@ def scored_verdict(processed_dir: Path | str, raw_dir: Path | str | None, config
         return Verdict(False, f"{', '.join(missing)} missing from {folder}", quarter)
     written = manifests[quarter].get("written_at", "")
     return Verdict(True, f"{quarter} is up to date (same inputs, configuration and custvalue {__version__} as the run of {written})", quarter)
+
+
+def recorded_last_complete_quarter(processed_dir: Path | str, raw_dir: Path | str | None, config: Config) -> Quarter | None:
+    """The inputs' last complete quarter as recorded by a quarter scored in
+    ``processed_dir`` from these inputs, this configuration and this code (without loading
+    the data), or ``None`` when there is none."""
+    hashes = input_hashes(raw_dir, config.engine)
+    return None if hashes is None else _recorded_last_complete(_manifests(Path(processed_dir)), identity(hashes, config))
+
+
+def _recorded_last_complete(manifests: dict[Quarter, dict], wanted: dict[str, Any]) -> Quarter | None:
+    # The last complete quarter depends only on what the identity covers.
+    for manifest in manifests.values():
+        if identity_of_manifest(manifest) == wanted:
+            try:
+                return Quarter.parse(manifest.get("last_complete_quarter") or "")
+            except ValueError:  # not recorded (an older manifest)
+                continue
+    return None
 
 
 def _manifests(processed_dir: Path) -> dict[Quarter, dict]:
