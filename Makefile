@@ -16,7 +16,8 @@ CONFIG := config/custvalue.yaml
 QUARTER ?=
 PYTEST_ARGS ?=
 
-REPORT_INPUTS = $(wildcard $(RAW)/*.csv $(RAW)/*.parquet) $(wildcard notebooks/*.ipynb) \
+NOTEBOOKS := src/custvalue/notebooks
+REPORT_INPUTS = $(wildcard $(RAW)/*.csv $(RAW)/*.parquet) $(wildcard $(NOTEBOOKS)/*.ipynb) \
 	$(shell find src -name '*.py') $(wildcard $(CONFIG))
 
 .PHONY: help setup data report score test lab benchmark contract-doc config-doc clean distclean
@@ -42,7 +43,7 @@ data: setup ## Generate the demo world into data/raw (only if data/raw holds no 
 
 report: data ## Score the quarter and render reports/<quarter>/index.html (QUARTER=2026Q2 to choose)
 	@quarter="$(QUARTER)"; \
-	if [ -z "$$quarter" ]; then quarter=$$($(BIN)/custvalue latest-quarter --raw $(RAW)) || exit 2; fi; \
+	if [ -z "$$quarter" ]; then quarter=$$($(BIN)/custvalue latest-quarter --quiet --raw $(RAW) --processed $(PROCESSED)) || exit 2; fi; \
 	$(MAKE) --no-print-directory $(REPORTS)/$$quarter/index.html QUARTER=$$quarter
 
 $(REPORTS)/%/index.html: $(REPORT_INPUTS) $(INSTALLED) $(KERNEL)
@@ -55,7 +56,7 @@ test: setup ## Run the test suite (installs what it needs first)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: setup ## Open JupyterLab on the notebooks with the project kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS)
 
 benchmark: setup ## Run the performance benchmarks (slow; prints figures against their baselines)
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -2,11 +2,11 @@ import pytest
 
 from custvalue.config import Config, load_config
 from custvalue.errors import ConfigError
-from custvalue.paths import CONFIG_PATH
+from tests.conftest import REPO
 
 
 def test_shipped_config_is_valid_and_documents_the_defaults():
-    assert load_config(CONFIG_PATH) == Config()
+    assert load_config(REPO / "config" / "custvalue.yaml") == Config()
 
 
 def test_partial_config_keeps_defaults(tmp_path):
@@ -52,9 +52,7 @@ def test_fingerprint_changes_with_settings(tmp_path):
 
 def test_configuration_document_is_generated_from_the_settings():
     from custvalue.config import configuration_markdown
-    from custvalue.paths import PROJECT_ROOT
-
-    documented = (PROJECT_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    documented = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert documented == configuration_markdown(), "docs/configuration.md is stale: run `make config-doc`"
     for key in ("window_quarters", "strikes_for_let_go", "protect_top_share", "late_excess_days", "cost_of_capital_annual"):
         assert f"`{key}`" in documented

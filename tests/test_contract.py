@@ -8,7 +8,7 @@ import pytest
 from custvalue.contract import TABLES, contract_markdown
 from custvalue.loading import load_raw
 from custvalue.errors import ContractError
-from custvalue.paths import PROJECT_ROOT
+from tests.conftest import REPO
 
 VALID = {
     "customers": [
@@ -193,5 +193,5 @@ def test_raw_files_are_never_modified(tmp_path):
 
 
 def test_documentation_is_generated_from_the_schemas():
-    documented = (PROJECT_ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
+    documented = (REPO / "docs" / "data-contract.md").read_text(encoding="utf-8")
     assert documented == contract_markdown(), "docs/data-contract.md is stale: run `make contract-doc`"

@@ -24,7 +24,7 @@ from custvalue.cost_to_serve import (
     whale_curve,
 )
 from custvalue.errors import ConfigError, ContractError
-from custvalue.paths import PROJECT_ROOT
+from tests.conftest import REPO
 
 TOLERANCE = 0.005  # currency units per pool and quarter
 DRIVER_COLUMNS = [f"cost_{driver}" for driver in COST_DRIVERS]
@@ -91,7 +91,7 @@ def test_worked_example_settings_are_the_defaults():
 
 
 def test_worked_example_in_the_docs_matches_the_code():
-    text = (PROJECT_ROOT / "docs" / "cost-to-serve.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "cost-to-serve.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- worked-example-results -->(.*?)<!-- /worked-example-results -->", text, re.S).group(1)
     expected = {
         match.group(1): float(match.group(2).replace(",", ""))

@@ -208,3 +208,25 @@ def test_paretonbd_probability_alive_matches_direct_formula():
     direct = 1 / (1 + s / kappa * (alpha + T) ** (r + x) * (beta + T) ** s * a0)
     ours = ParetoNBDResults.from_params([r, alpha, s, beta]).conditional_probability_alive(x, t_x, T)
     assert ours == pytest.approx(direct, rel=1e-12)
+
+
+def test_interval_of_a_parameter_at_its_boundary_is_open_above_without_a_warning():
+    # a at the edge of the box with a huge standard error on the log scale: exp of the
+    # upper end would overflow. The interval is open above (upper = inf), no warning.
+    import dataclasses
+    import warnings
+
+    import pandas as pd
+
+    fitted = BetaGeoResults.from_params({"r": 0.24, "alpha": 4.4, "a": 1e-9, "b": 2.4})
+    names = list(fitted.params.index)
+    log_variance = pd.DataFrame(np.diag([0.01, 0.01, 1e6, 0.04]), index=names, columns=names)
+    fitted = dataclasses.replace(fitted, cov_log_params=log_variance)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        interval = fitted.conf_int(0.05)
+        text = fitted.summary()
+    assert interval.loc["a", "upper"] == np.inf and 0 <= interval.loc["a", "lower"] < 1e-9
+    finite = interval.drop(index="a")
+    assert np.all(np.isfinite(finite["upper"])) and np.all(finite["lower"] < fitted.params.drop("a"))
+    assert "inf" in text

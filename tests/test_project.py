@@ -7,7 +7,8 @@ import tomllib
 
 import yaml
 
-from custvalue.paths import PROJECT_ROOT
+from custvalue.paths import PACKAGED_NOTEBOOKS_DIR
+from tests.conftest import REPO
 
 # conda-forge names that differ from PyPI names (none today; listed here when they do)
 CONDA_NAME = {}
@@ -22,16 +23,16 @@ def _spec(requirement: str) -> str:
 
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
-    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["test"]
-    environment = yaml.safe_load((PROJECT_ROOT / "environment.yml").read_text())
+    environment = yaml.safe_load((REPO / "environment.yml").read_text())
     conda = [d for d in environment["dependencies"] if isinstance(d, str) and _name(d) not in {"python", "pip"}]
     assert {CONDA_NAME.get(_name(r), _name(r)): _spec(r) for r in wanted} == {_name(d): _spec(d) for d in conda}
     assert {"pip": ["-e ."]} in environment["dependencies"]
 
 
 def test_notebooks_are_committed_without_outputs():
-    notebooks = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
+    notebooks = sorted(PACKAGED_NOTEBOOKS_DIR.glob("*.ipynb"))
     assert notebooks
     for path in notebooks:
         notebook = json.loads(path.read_text())
@@ -47,14 +48,14 @@ def test_every_report_page_has_its_notebook():
     from custvalue.report import PAGES
 
     for page in PAGES:
-        assert (PROJECT_ROOT / "notebooks" / page.notebook).is_file(), page.notebook
+        assert (PACKAGED_NOTEBOOKS_DIR / page.notebook).is_file(), page.notebook
     assert PAGES[0].slug == "index"
 
 
 def test_make_help_lists_the_two_commands():
-    listing = subprocess.run(["make", "-s", "help"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert "make report" in listing and "make test" in listing
 
 
 def test_ci_runs_make_test():
-    assert "make test" in (PROJECT_ROOT / ".ci" / "run").read_text()
+    assert "make test" in (REPO / ".ci" / "run").read_text()

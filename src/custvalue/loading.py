@@ -45,6 +45,7 @@ from custvalue.engine import (
     work_database,
 )
 from custvalue.errors import ContractError
+from custvalue.progress import SILENT, Progress
 from custvalue.validation import compile_table, reasons_of, source_text
 
 EVENT_DATES = (("orders", "order_date"), ("invoices", "issue_date"), ("support_tickets", "opened_on"), ("incidents", "date"))
@@ -64,6 +65,12 @@ class TableLoad:
     rejected: pd.DataFrame
     """Rejected rows as they were in the input (text), with ``row`` and ``reason`` columns."""
     ignored_columns: tuple[str, ...] = ()
+
+    def counts(self) -> str:
+        """``12,000 rows, 11,998 accepted, 2 rejected``, or that the optional table is absent."""
+        if self.location is None:
+            return "absent (optional)"
+        return f"{self.input_rows:,} rows, {self.accepted_rows:,} accepted, {len(self.rejected):,} rejected"
 
     @property
     def source_label(self) -> str:
@@ -152,7 +159,7 @@ def accepted_frame(engine: Engine, name: str) -> pd.DataFrame:
     return frame
 
 
-def load_raw(raw_dir: Path | str | None, settings: EngineSettings | None = None) -> LoadedData:
+def load_raw(raw_dir: Path | str | None, settings: EngineSettings | None = None, *, progress: Progress = SILENT) -> LoadedData:
     """Read and validate every table of the contract in the configured engine.
 
     Parameters
@@ -162,6 +169,8 @@ def load_raw(raw_dir: Path | str | None, settings: EngineSettings | None = None)
         settings name a source table for every contract table.
     settings : EngineSettings, optional
         The engine (default: embedded DuckDB reading ``raw_dir``).
+    progress : Progress, optional
+        Told each table's counts as it is validated; silent by default.
 
     Returns
     -------
@@ -175,8 +184,7 @@ def load_raw(raw_dir: Path | str | None, settings: EngineSettings | None = None)
     """
     settings = settings or EngineSettings()
     raw_dir = Path(raw_dir) if raw_dir is not None else None
-    if not settings.tables and (raw_dir is None or not raw_dir.is_dir()):
-        raise ContractError(f"{raw_dir}: raw data folder not found")
+    require_raw_folder(raw_dir, settings)
     connection = connect(settings)
     sources = open_sources(connection, raw_dir, settings)
     names = {name: f"cv_{name}" for name in TABLES}
@@ -184,10 +192,18 @@ def load_raw(raw_dir: Path | str | None, settings: EngineSettings | None = None)
     loads: dict[str, TableLoad] = {}
     for name, spec in TABLES.items():
         customers = engine.table("customers") if name != "customers" else None
-        loads[name] = validate_source(connection, spec, sources[name], names[name], customers)
+        with progress.step(f"validate {name}") as step:
+            loads[name] = validate_source(connection, spec, sources[name], names[name], customers)
+            step.detail = loads[name].counts()
     customers = accepted_frame(engine, "customers")
     settle(connection)
     return LoadedData(raw_dir=raw_dir, engine=engine, tables=loads, customers=customers)
+
+
+def require_raw_folder(raw_dir: Path | None, settings: EngineSettings) -> None:
+    """Raise ContractError when the engine reads files and ``raw_dir`` is not a folder."""
+    if not settings.tables and (raw_dir is None or not raw_dir.is_dir()):
+        raise ContractError(f"{raw_dir}: raw data folder not found")
 
 
 def open_sources(connection: BaseBackend, raw_dir: Path | None, settings: EngineSettings) -> dict[str, Source | None]:

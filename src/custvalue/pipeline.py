@@ -12,7 +12,12 @@ Outputs under ``processed_dir/<quarter>/`` (see :class:`custvalue.paths.QuarterO
   (changes since the previous quarter), ``move_on.parquet`` (relationships ended after a
   let-go recommendation and their effect);
 - ``cost_to_serve/``, ``payment/``, ``lifetime/``: the models' saved results;
-- ``rejected/<table>.csv``, ``quality.json``, ``manifest.json``.
+- ``rejected/<table>.csv``, ``quality.json``, ``manifest.json`` (what the quarter was made
+  from: see :mod:`custvalue.provenance`).
+
+:func:`score_quarter` always scores; :func:`score_unless_current` first asks whether the
+saved quarter was made from the same inputs, configuration and code, and skips it if so.
+:func:`load_quarter` reads a scored quarter back.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custvalue import __version__
+from custvalue import __version__, provenance
 from custvalue.atomic import atomic_directory
 from custvalue.config import Config
 from custvalue.engine import without_secrets
@@ -37,8 +42,9 @@ from custvalue.cost_to_serve import CostToServeResult, compute_cost_to_serve
 from custvalue.errors import ContractError
 from custvalue.features import KEY, quarterly_activity
 from custvalue.lifetime.value import LifetimeValueResult, estimate_lifetime_value
-from custvalue.paths import QuarterOutputs
+from custvalue.paths import QuarterOutputs, find_project
 from custvalue.payment import PaymentResult, analyse_payments
+from custvalue.progress import SILENT, Progress
 from custvalue.quarters import Quarter, quarter_range
 from custvalue.stored import write_parquet
 from custvalue.review import (
@@ -122,19 +128,39 @@ def score_quarter(
     config: Config,
     quarter: Quarter | None = None,
     data: LoadedData | None = None,
+    *,
+    progress: Progress = SILENT,
 ) -> ScoredQuarter:
     """Score ``quarter`` (default: the last complete one) and write its outputs.
 
     The quarter's folder is written atomically: everything is staged and swapped in at
     the end, and a failure leaves the previous folder as it was.
 
+    Parameters
+    ----------
+    raw_dir : path
+        The raw folder (not read when ``data`` is given or the configuration names
+        warehouse tables).
+    processed_dir : path
+        Where ``<quarter>/`` is written.
+    config : Config
+        See :func:`custvalue.config.load_config`.
+    quarter : Quarter, optional
+        Default: the last complete quarter of the accepted data.
+    data : LoadedData, optional
+        Data already loaded by :func:`custvalue.loading.load_raw`.
+    progress : Progress, optional
+        Told each step (load and validate, the models, the review, writing); silent by
+        default.
+
     Raises
     ------
     ContractError
         When the raw data cannot be used.
     """
-    data = data or load_raw(raw_dir, config.engine)
-    quarter = quarter or default_quarter(data)
+    data = data or load_raw(raw_dir, config.engine, progress=progress)
+    last_complete = default_quarter(data)
+    quarter = quarter or last_complete
     check_quarter_is_covered(data, quarter)
     history = quarter_range(quarter.shift(-(config.review.history_quarters - 1)), quarter)
     customers = data.accepted("customers")
@@ -144,24 +170,66 @@ def score_quarter(
     reviewable = [q for q in history if q.shift(-(config.review.window_quarters - 1)) >= history[0]]
     earlier = sorted({*reviewable, quarter.shift(-1)} - {quarter})
     with atomic_directory(outputs.folder) as staging:
-        models = run_models(data, customers, history, config, staging, p_alive_at=earlier)
-        judged = judge_quarters(models.review_inputs, standard_criteria(config.review))
-        models = models.without_review_inputs()
-        give_back_memory()
-        value = future_value(models.lifetime["clv"], judged, window_of(quarter, config.review))
-        rank, p_alive = value["future_value_rank"], models.lifetime["p_alive"]
-        card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
-        statuses = statuses_over_time(judged, customers, reviewable, config.review, rank, models.p_alive_at)
-        statuses[str(quarter)] = card.set_index("customer_id")["status"].astype(str)
-        previous = assign_status(judged, customers, quarter.shift(-1), config.review, rank, models.p_alive_at.get(str(quarter.shift(-1))))
-        changes = movement(previous, card)
-        ended_after_let_go = move_on(judged, customers, statuses, quarter)
+        models = run_models(data, customers, history, config, staging, progress, p_alive_at=earlier)
+        with progress.step("review") as step:
+            judged = judge_quarters(models.review_inputs, standard_criteria(config.review))
+            models = models.without_review_inputs()
+            give_back_memory()
+            value = future_value(models.lifetime["clv"], judged, window_of(quarter, config.review))
+            rank, p_alive = value["future_value_rank"], models.lifetime["p_alive"]
+            card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
+            statuses = statuses_over_time(judged, customers, reviewable, config.review, rank, models.p_alive_at)
+            statuses[str(quarter)] = card.set_index("customer_id")["status"].astype(str)
+            before = quarter.shift(-1)
+            previous = assign_status(judged, customers, before, config.review, rank, models.p_alive_at.get(str(before)))
+            changes = movement(previous, card)
+            ended_after_let_go = move_on(judged, customers, statuses, quarter)
 
-        lifetime = models.lifetime.drop(columns="future_value_rank").join(value)
-        scorecard = _scorecard(card, judged, models.receivables, lifetime, quarter, config)
-        frames = {"statuses": statuses.reset_index(names="customer_id"), "movement": changes, "move_on": ended_after_let_go}
-        write_outputs(outputs, staging, scorecard, judged, data, config, frames, models.warnings)
+            lifetime = models.lifetime.drop(columns="future_value_rank").join(value)
+            scorecard = _scorecard(card, judged, models.receivables, lifetime, quarter, config)
+            step.detail = f"{len(scorecard):,} customers over {len(history)} quarters; {status_counts(scorecard)}"
+        with progress.step(f"write {outputs.folder}"):
+            frames = {"statuses": statuses.reset_index(names="customer_id"), "movement": changes, "move_on": ended_after_let_go}
+            write_outputs(outputs, staging, scorecard, judged, data, config, frames, last_complete, models.warnings)
     return ScoredQuarter(quarter, scorecard, judged, data, outputs)
+
+
+def status_counts(scorecard: pd.DataFrame) -> str:
+    """``let_go 26, final_notice 31, ...``: customers by status, in the statuses' order."""
+    status = scorecard["status"]
+    counts = status.value_counts().reindex(status.cat.categories).fillna(0)
+    return ", ".join(f"{name} {int(n):,}" for name, n in counts.items())
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """What :func:`score_unless_current` did: the scored quarter as saved, and whether it
+    was scored now (``False``: it was already up to date)."""
+
+    results: QuarterResults
+    scored: bool
+
+
+def score_unless_current(
+    raw_dir: Path | str,
+    processed_dir: Path | str,
+    config: Config,
+    quarter: Quarter | None = None,
+    *,
+    force: bool = False,
+    progress: Progress = SILENT,
+) -> ScoreRun:
+    """:func:`score_quarter`, unless ``processed_dir`` already holds the quarter scored
+    from the same input files (by SHA-256), configuration, custvalue version and code
+    (see :mod:`custvalue.provenance`); ``force`` scores in any case. Says which on
+    ``progress``."""
+    verdict = provenance.scored_verdict(processed_dir, raw_dir, config, quarter)
+    if verdict.current and not force:
+        progress.say(f"score: {verdict.why}; not scored again (--force to score anyway)")
+        return ScoreRun(load_quarter(processed_dir, verdict.quarter), scored=False)
+    progress.say(f"score: {'--force given' if force else verdict.why}; scoring")
+    scored = score_quarter(raw_dir, processed_dir, config, quarter, progress=progress)
+    return ScoreRun(load_quarter(processed_dir, scored.quarter), scored=True)
 
 
 @dataclass(frozen=True)
@@ -185,7 +253,13 @@ class ModelFigures:
 
 
 def run_models(
-    data: LoadedData, customers: pd.DataFrame, history: list[Quarter], config: Config, save_to: Path, p_alive_at: list[Quarter] = ()
+    data: LoadedData,
+    customers: pd.DataFrame,
+    history: list[Quarter],
+    config: Config,
+    save_to: Path,
+    progress: Progress = SILENT,
+    p_alive_at: list[Quarter] = (),
 ) -> ModelFigures:
     """Run the payment model, the feature step, cost to serve and the lifetime-value model
     over ``history``; save each model's result into ``save_to/<model>`` as soon as it is
@@ -197,26 +271,39 @@ def run_models(
     engine's work and the verdict table) then meets no other large table.
     """
     engine, last = data.engine, history[-1]
-    payments = analyse_payments(engine, customers, as_of=last.end, quarters=history, settings=config.payment)
-    payments.save(save_to / "payment")
+    span = f"{history[0]} to {last}"
+    with progress.step("payment behaviour") as step:
+        payments = analyse_payments(engine, customers, as_of=last.end, quarters=history, settings=config.payment)
+        payments.save(save_to / "payment")
+        step.detail = f"{len(payments.customers):,} customers, {span}"
     receivables = payments.customers.set_index("customer_id")["ar"]
     payment = payments.by_quarter[[*KEY, *REVIEW_PAYMENT]]
     del payments
     give_back_memory()
-    activity = quarterly_activity(engine, history[0], last)
+    with progress.step("features") as step:
+        activity = quarterly_activity(engine, history[0], last)
+        step.detail = f"{len(activity):,} customer-quarters, {span}"
     give_back_memory()
-    costs = compute_cost_to_serve(activity, config.cost_to_serve)
-    costs.save(save_to / "cost_to_serve")
+    with progress.step("cost to serve") as step:
+        costs = compute_cost_to_serve(activity, config.cost_to_serve)
+        costs.save(save_to / "cost_to_serve")
+        step.detail = f"{len(activity):,} customer-quarters costed"
     activity, customer_costs = review_columns(activity, costs.customer_costs)
     del costs
     inputs = review_inputs(activity, customer_costs, payment, customers)
     del activity, customer_costs, payment
     give_back_memory()
-    lifetime = estimate_lifetime_value(engine.table("orders"), customers, last.end, config.lifetime, p_alive_as_of=[q.end for q in p_alive_at])
-    lifetime.save(save_to / "lifetime")
+    with progress.step("lifetime value") as step:
+        lifetime = estimate_lifetime_value(
+            engine.table("orders"), customers, last.end, config.lifetime, p_alive_as_of=[q.end for q in p_alive_at]
+        )
+        lifetime.save(save_to / "lifetime")
+        step.detail = f"{len(lifetime.customers):,} customers, as of {last.end}; {lifetime.transaction_fit.model}"
     history_of_p_alive = lifetime.p_alive_history
     earlier = {str(q): history_of_p_alive[q.end.isoformat()].dropna() for q in p_alive_at}
     warnings = tuple(f"lifetime value: {warning}" for warning in lifetime.warnings)
+    for warning in warnings:
+        progress.say(f"warning: {warning}")
     return ModelFigures(inputs, receivables, lifetime.customers, earlier, warnings)
 
 
@@ -256,11 +343,14 @@ def write_outputs(
     data: LoadedData,
     config: Config,
     frames: dict[str, pd.DataFrame],
+    last_complete: Quarter | None = None,
     warnings: tuple[str, ...] = (),
 ) -> None:
     """Write a quarter's tables, data-quality record and manifest into ``staging`` (the
     quarter's folder being built, see :func:`custvalue.atomic.atomic_directory`).
-    ``warnings`` (diagnostics that could not be made) go into the manifest."""
+    ``last_complete`` is the inputs' last complete quarter, recorded for
+    :func:`custvalue.provenance.scored_verdict`; ``warnings`` (diagnostics that could not
+    be made) go into the manifest."""
 
     def target(path: Path) -> Path:
         return staging / path.relative_to(outputs.folder)
@@ -283,6 +373,8 @@ def write_outputs(
     manifest = {
         "quarter": str(outputs.quarter),
         "custvalue_version": __version__,
+        "code_fingerprint": provenance.code_fingerprint(),
+        "last_complete_quarter": str(last_complete) if last_complete else None,
         "raw_dir": str(data.raw_dir),
         "engine": data.engine.backend,
         "inputs": {
@@ -326,11 +418,51 @@ class QuarterResults:
         """A model's saved result: ``cost_to_serve``, ``payment`` or ``lifetime``."""
         return MODEL_FOLDERS[name].load(self.outputs.folder / name)
 
+    @property
+    def lifetime(self) -> LifetimeValueResult:
+        """The lifetime-value model's saved result (read on demand)."""
+        return self.model("lifetime")
 
-def load_results(processed_dir: Path | str, quarter: Quarter | str) -> QuarterResults:
-    """Read a scored quarter's outputs; raise a clear error when it has not been scored."""
+    @property
+    def cost_to_serve(self) -> CostToServeResult:
+        """The cost-to-serve model's saved result (read on demand)."""
+        return self.model("cost_to_serve")
+
+    @property
+    def payment(self) -> PaymentResult:
+        """The payment model's saved result (read on demand)."""
+        return self.model("payment")
+
+
+def load_quarter(processed_dir: Path | str | None = None, quarter: Quarter | str | None = None) -> QuarterResults:
+    """Read a scored quarter back: the scorecard, the review table, the models' results.
+
+    Parameters
+    ----------
+    processed_dir : path, optional
+        The processed folder (default, or ``""``: the project folder's, see
+        :func:`custvalue.paths.find_project`).
+    quarter : Quarter or ``YYYYQn``, optional
+        Default (or ``""``): the latest quarter scored there.
+
+    Raises
+    ------
+    ContractError
+        When the quarter has not been scored (or nothing has).
+
+    Examples
+    --------
+    >>> results = load_quarter("data/processed", "2026Q2")  # doctest: +SKIP
+    >>> results.scorecard.query("status == 'let_go'")  # doctest: +SKIP
+    """
+    processed_dir = Path(processed_dir) if processed_dir else find_project().processed
+    if not quarter:
+        scored = scored_quarters(processed_dir)
+        if not scored:
+            raise ContractError(f"{processed_dir}: no scored quarter here (run `custvalue score`)")
+        quarter = scored[-1]
     quarter = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
-    outputs = QuarterOutputs(Path(processed_dir), quarter)
+    outputs = QuarterOutputs(processed_dir, quarter)
     if not outputs.manifest_json.is_file():
         raise ContractError(f"{outputs.folder}: quarter {quarter} has not been scored (run `custvalue score`)")
     return QuarterResults(
@@ -339,3 +471,18 @@ def load_results(processed_dir: Path | str, quarter: Quarter | str) -> QuarterRe
         quality=json.loads(outputs.quality_json.read_text(encoding="utf-8")),
         manifest=json.loads(outputs.manifest_json.read_text(encoding="utf-8")),
     )
+
+
+load_results = load_quarter
+"""The name the report's notebooks use for :func:`load_quarter`."""
+
+
+def scored_quarters(processed_dir: Path | str) -> list[Quarter]:
+    """The quarters scored in ``processed_dir``, oldest first (staging folders left out)."""
+    found = []
+    for manifest in Path(processed_dir).glob("*/manifest.json"):
+        try:
+            found.append(Quarter.parse(manifest.parent.name))
+        except ValueError:
+            continue
+    return sorted(found)

@@ -32,6 +32,19 @@ _RUNAWAY_LOG_RATIO = 9.0
 _HESSIAN_STEP = 1e-5
 
 
+#: The largest log-value whose exponential is a finite float.
+_LOG_FLOAT_MAX = math.log(np.finfo(float).max)
+
+
+def _exp_open_above(values: np.ndarray) -> np.ndarray:
+    """``exp(values)``, with ``inf`` where it exceeds the largest float (computed without
+    overflowing) and NaN kept."""
+    result = np.where(np.isnan(values), np.nan, np.inf)
+    finite = values <= _LOG_FLOAT_MAX
+    result[finite] = np.exp(values[finite])
+    return result
+
+
 class ConvergenceError(RuntimeError):
     """The optimiser did not reach an interior maximum of the likelihood.
 
@@ -206,7 +219,10 @@ class FitResults:
         Returns
         -------
         pandas.DataFrame
-            Columns ``lower`` and ``upper``, indexed by parameter name.
+            Columns ``lower`` and ``upper``, indexed by parameter name. On the log
+            scale, an interval whose upper end lies beyond the largest float (a
+            parameter at its boundary with a huge standard error) is open above:
+            ``upper`` is ``inf``.
         """
         if not 0.0 < alpha < 1.0:
             raise ValueError("alpha must lie in (0, 1)")
@@ -214,7 +230,7 @@ class FitResults:
         if scale == "log":
             log_se = np.sqrt(np.diag(self.cov_log_params.to_numpy()))
             log_params = np.log(self.params.to_numpy())
-            lower, upper = np.exp(log_params - z * log_se), np.exp(log_params + z * log_se)
+            lower, upper = np.exp(log_params - z * log_se), _exp_open_above(log_params + z * log_se)
         elif scale == "natural":
             lower = self.params.to_numpy() - z * self.bse.to_numpy()
             upper = self.params.to_numpy() + z * self.bse.to_numpy()
