@@ -104,7 +104,7 @@ def test_engine_schema_is_the_contracts():
 @pytest.mark.parametrize("backend", OTHERS)
 def test_activity_is_the_same(results, backend):
     expected, actual = results["duckdb"]["activity"], results[backend]["activity"]
-    assert len(expected) == 2150
+    assert len(expected) == 2144
     assert_same(actual, expected, ["customer_id", "quarter"])
 
 

@@ -475,3 +475,124 @@ def test_strike_history_marks_equal_the_pivot_table():
     expected = ["".join("✗" if flag is True else ("✓" if flag is False else "·") for flag in row) for row in failed.astype(object).to_numpy()]
     assert rv.strike_history(history, ids, window).tolist() == expected
     assert set(expected) > {"····", "✓✓✓✓"}
+
+
+# --------------------------------------------------------------------------- grounds to let go
+
+
+def judged_with_criteria(late=(True,) * 4, profit=(200.0,) * 4, **failing) -> pd.DataFrame:
+    """One customer's four judged quarters with the criteria's verdicts: late payment
+    in the quarters ``late`` marks, any other criterion failing where ``failing`` says."""
+    history = judged_history({"A": [bool(x) or any(f[i] for f in failing.values()) for i, x in enumerate(late)]})
+    history["fail_payment"] = list(late)
+    history["late_flag"] = list(late)
+    history["nonpayment_flag"] = list(failing.pop("nonpayment", (False,) * 4))
+    history["fail_payment"] |= history["nonpayment_flag"]
+    for name in ("unprofitable", "headache", "relationship"):
+        history[f"fail_{name}"] = list(failing.get(name, (False,) * 4))
+    history["failed"] = history[[c for c in history.columns if c.startswith("fail_")]].any(axis=1)
+    history["operating_profit"] = list(profit)
+    return history
+
+
+def test_late_payment_by_a_customer_who_pays_its_way_stops_at_final_notice():
+    card = assign_status(judged_with_criteria(), customers("A"), NOW, SETTINGS).iloc[0]
+    assert card["strikes"] == 4 and card["status"] == "final_notice"
+    assert "no grounds to let go: operating profit after cost to serve over the last 4 quarters is 800" in card["reasons"]
+    assert card["action"].startswith("present the issue to the customer")
+
+
+def test_a_loss_over_the_window_is_grounds_to_let_go():
+    # a loss-making quarter alone is not, when the window as a whole pays its way ...
+    unprofitable = (False, True, False, False)
+    card = assign_status(judged_with_criteria(profit=(300.0, -400.0, 300.0, 300.0), unprofitable=unprofitable), customers("A"), NOW, SETTINGS)
+    assert card.iloc[0]["status"] == "final_notice"
+    # ... a loss beyond the materiality threshold over the window is
+    card = assign_status(judged_with_criteria(profit=(-100.0, -100.0, -100.0, -51.0)), customers("A"), NOW, SETTINGS).iloc[0]
+    assert card["status"] == "let_go" and "no grounds" not in card["reasons"]
+    card = assign_status(judged_with_criteria(profit=(-100.0, -100.0, -50.0, 0.0)), customers("A"), NOW, SETTINGS).iloc[0]
+    assert card["status"] == "final_notice", "a loss of 250 over the window is not more than the threshold"
+
+
+@pytest.mark.parametrize("criterion", ["nonpayment", "headache", "relationship"])
+def test_non_payment_headache_and_incidents_are_grounds(criterion):
+    one_quarter = (False, False, True, False)
+    card = assign_status(judged_with_criteria(**{criterion: one_quarter}), customers("A"), NOW, SETTINGS).iloc[0]
+    assert card["status"] == "let_go"
+
+
+@pytest.mark.parametrize("cap, status", [("watch", "watch"), ("final_notice", "final_notice"), ("let_go", "let_go")])
+def test_how_far_a_customer_without_grounds_goes_is_a_setting(cap, status):
+    settings = ReviewSettings(without_grounds_max_status=cap)
+    assert assign_status(judged_with_criteria(), customers("A"), NOW, settings).iloc[0]["status"] == status
+    statuses = rv.statuses_over_time(judged_with_criteria(), customers("A"), [NOW], settings)
+    assert statuses.loc["A", str(NOW)] == status
+
+
+def test_a_history_without_the_criteria_cannot_show_missing_grounds():
+    card = assign_status(judged_history({"A": [True, True, True, True]}), customers("A"), NOW, SETTINGS).iloc[0]
+    assert card["status"] == "let_go"
+
+
+# --------------------------------------------------------------------------- onboarding grace
+
+
+def onboarding_inputs(created: str, orders: tuple[int, ...]) -> pd.DataFrame:
+    """Forty ordinary small-business accounts and one account ``NEW`` over four quarters;
+    in the last, ``NEW`` needs ten times the usual support while its orders are ``orders``."""
+    frames = []
+    for quarter, count in zip(QUARTERS, orders):
+        ordinary = [inputs_frame(customer_id=f"C{i}", quarter=quarter, headache_ratio=0.2 + i / 1000, created_on=pd.Timestamp("2020-01-01"))
+                    for i in range(40)]
+        needy = quarter == QUARTERS[-1]
+        new = inputs_frame(customer_id="NEW", quarter=quarter, orders=count, created_on=pd.Timestamp(created),
+                           headache_ratio=5.0 if needy else 0.2, service_minutes=3000.0 if needy else 300.0,
+                           ticket_minutes=2400.0 if needy else 60.0)
+        frames.extend([*ordinary, new])
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_young_account_at_record_orders_is_onboarding_not_a_headache():
+    judged = judge_quarters(onboarding_inputs("2025-07-01", (2, 3, 4, 6)), standard_criteria(SETTINGS))
+    new = judged[(judged["customer_id"] == "NEW") & (judged["quarter"] == QUARTERS[-1])].iloc[0]
+    assert not new["fail_headache"]
+    assert new["notes"] == (
+        "onboarding: high support in the account's quarter 4 while orders grow (best quarter before: 4, 6 orders now); "
+        "not counted as a headache"
+    )
+    history = judged.assign(created_on=pd.Timestamp("2025-07-01"), ended_on=pd.NaT)
+    people = pd.DataFrame({"customer_id": ["NEW"], "segment": ["small-business"], "created_on": pd.to_datetime(["2025-07-01"]),
+                           "ended_on": pd.to_datetime([None])})
+    card = assign_status(history, people, NOW, SETTINGS).iloc[0]
+    assert card["status"] == "healthy" and "onboarding" in card["reasons"]
+
+
+@pytest.mark.parametrize(
+    "created, orders, why",
+    [
+        ("2020-01-01", (2, 3, 4, 6), "an old account"),
+        ("2025-07-01", (2, 6, 4, 5), "orders below an earlier quarter's"),
+        ("2026-04-01", (0, 0, 0, 6), "its first quarter with orders: no growth seen yet"),
+    ],
+)
+def test_no_grace_without_youth_and_growth(created, orders, why):
+    judged = judge_quarters(onboarding_inputs(created, orders), standard_criteria(SETTINGS))
+    new = judged[(judged["customer_id"] == "NEW") & (judged["quarter"] == QUARTERS[-1])].iloc[0]
+    assert new["fail_headache"], why
+
+
+def test_the_grace_is_a_setting():
+    settings = ReviewSettings(onboarding_grace_quarters=0)
+    judged = judge_quarters(onboarding_inputs("2025-07-01", (2, 3, 4, 6)), standard_criteria(settings))
+    assert judged.loc[(judged["customer_id"] == "NEW") & (judged["quarter"] == QUARTERS[-1]), "fail_headache"].iloc[0]
+
+
+def test_a_support_led_loss_while_onboarding_is_not_counted():
+    frame = onboarding_inputs("2025-07-01", (2, 3, 4, 6))
+    last = (frame["customer_id"] == "NEW") & (frame["quarter"] == QUARTERS[-1])
+    frame.loc[last, ["operating_profit", "cost_support"]] = [-900.0, 1500.0]
+    judged = judge_quarters(frame, standard_criteria(SETTINGS))
+    row = judged[last.to_numpy()].iloc[0]
+    assert not row["fail_unprofitable"] and "its support is not counted as a loss" in row["notes"]
+    frame.loc[last, ["cost_support", "cost_rush"]] = [100.0, 1500.0]  # a loss led by rush orders is not onboarding
+    assert judge_quarters(frame, standard_criteria(SETTINGS))[last.to_numpy()].iloc[0]["fail_unprofitable"]

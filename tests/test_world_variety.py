@@ -103,7 +103,7 @@ def test_diagnostics_that_cannot_be_made_are_warnings(scored):
     name, _, _, _, manifest, lifetime = scored
     if name == "two quarters of history":
         assert lifetime.holdout_fit is None and lifetime.holdout is None
-        assert any("holdout check not made" in warning for warning in manifest["warnings"])
+        assert any("holdout check was not made" in warning for warning in manifest["warnings"])
         assert "AIC" in lifetime.info["purchase_model_choice"]
     else:
         assert lifetime.holdout_fit is not None, manifest["warnings"]

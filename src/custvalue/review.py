@@ -833,8 +833,11 @@ class _History:
         def flag(column: str) -> np.ndarray:
             return judged[column].fillna(False).to_numpy(dtype=bool) if column in judged else np.zeros(len(judged), dtype=bool)
 
-        # Strikes that are grounds to let a customer go (see ``without_grounds``).
-        self.grounds = self.failed & (flag("fail_headache") | flag("fail_relationship") | flag("nonpayment_flag"))
+        # Strikes that are grounds to let a customer go (see ``without_grounds``). A history
+        # without the criteria's verdicts and the profit cannot show that a strike lacks
+        # grounds, so there every strike counts as one.
+        knows_grounds = "operating_profit" in judged and any(c.startswith("fail_") for c in judged.columns)
+        self.grounds = self.failed & (flag("fail_headache") | flag("fail_relationship") | flag("nonpayment_flag")) if knows_grounds else self.failed
         profit = judged["operating_profit"] if "operating_profit" in judged else pd.Series(0.0, index=judged.index)
         self.operating_profit = np.nan_to_num(profit.to_numpy(dtype=np.float64, na_value=np.nan))
         self.index = customers.set_index("customer_id").index

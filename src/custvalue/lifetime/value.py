@@ -485,10 +485,10 @@ def estimate_lifetime_value(
         choice = choose_purchase_model(candidates, calibration, settings, int(max_frequency))
         if not choice.ranking:
             reasons = "; ".join(choice.comparison["note"])
-            warnings.append(f"holdout check not made: no purchase model could be fitted on the orders up to {calibration_end} ({reasons})")
+            warnings.append(f"the holdout check was not made: no purchase model could be fitted on the orders up to {calibration_end} ({reasons})")
     else:
         warnings.append(
-            f"holdout check not made: the history before {calibration_end} is too short "
+            f"the holdout check was not made: the history before {calibration_end} is too short "
             f"({len(calibration):,} customers with orders by then, {int((calibration['frequency'] > 0).sum()):,} "
             f"of them with a repeat purchase; at least {_MIN_CALIBRATION_CUSTOMERS} customers and one repeat purchase needed)"
         )
@@ -528,7 +528,7 @@ def estimate_lifetime_value(
             "holdout_predicted_mean": float(holdout.per_customer["predicted"].mean()),
         }
     elif choice is not None and choice.ranking:
-        warnings.append(f"holdout check not made for the {transaction_record.requested_model}: it could not be fitted on the orders up to {calibration_end}")
+        warnings.append(f"the holdout check was not made for the {transaction_record.requested_model}: it could not be fitted on the orders up to {calibration_end}")
 
     n_population = int(customers["customer_id"].astype(str).nunique())
     info = {
@@ -586,7 +586,7 @@ def _fit_purchase_model(
 
     if len(candidates) == 1:
         comparison = choice.comparison if choice is not None else pd.DataFrame()
-        return fit(candidates[0]), candidates[0], comparison, "set in the configuration"
+        return fit(candidates[0]), candidates[0], comparison, "as set in the configuration"
     if choice is not None and choice.ranking:
         failures = []
         for key in choice.ranking:
@@ -596,7 +596,7 @@ def _fit_purchase_model(
                 failures.append(str(error))
                 warnings.append(f"the {PURCHASE_MODELS[key]._results_class.display_name}, best on the holdout check, could not be fitted on all data ({error}); the next best is used")
                 continue
-            return kept, key, choice.comparison, "smallest holdout error (ties: lowest AIC)"
+            return kept, key, choice.comparison, "by the smallest holdout error (ties: the lowest AIC)"
         raise LifetimeFitError(failures[-1])
     # No holdout check: every candidate on all data, the lowest AIC kept.
     fits: dict[str, RescuedFit] = {}
@@ -618,7 +618,7 @@ def _fit_purchase_model(
         raise last_error
     comparison["rank"] = comparison["candidate"].map({k: place + 1 for place, k in enumerate(ranking)}).fillna(0).astype("int64")
     comparison["parameters"] = comparison["parameters"].fillna(0).astype("int64")
-    return fits[ranking[0]], ranking[0], comparison, "lowest AIC on all data (no holdout check could be made)"
+    return fits[ranking[0]], ranking[0], comparison, "by the lowest AIC on all data, as no holdout check could be made"
 
 
 def _fit_spend_model(summary: pd.DataFrame, settings: LifetimeSettings, notes: list[str]) -> tuple[FitResults, FitRecord]:
