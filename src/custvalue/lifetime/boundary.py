@@ -437,8 +437,35 @@ class BoundaryFit:
         )
 
 
+#: A converged estimate whose likelihood a nested model matches to within this
+#: likelihood-ratio statistic sits at that limit (e.g. ``a = 1e-9`` with an enormous
+#: standard error): the nested model is the same fit, identified.
+SAME_FIT_STATISTIC = 1e-4
+
+
+def _at_the_limit(model: LikelihoodModel, full: FitResults, fit_options: dict) -> BoundaryFit | None:
+    """The nested model where a converged estimate is, in effect, at its limit."""
+    for limit in limits_of(model):
+        try:
+            fit = limit.model(model).fit(**fit_options)
+        except ConvergenceError:
+            continue
+        statistic = max(0.0, 2.0 * (full.llf - fit.llf))
+        if statistic < SAME_FIT_STATISTIC:
+            df = len(model.param_names) - len(fit.params)
+            return BoundaryFit(
+                fit, model.model_name, limit, f"the estimate converged at the limit ({limit.parameters})", float(full.llf),
+                statistic, df, float(stats.chi2.sf(statistic, df)),
+            )
+    return None
+
+
 def fit_allowing_boundary(model: LikelihoodModel, **fit_options) -> BoundaryFit:
     """Fit ``model``; where its estimate is on the edge of the parameter space, the nested model.
+
+    The edge is reached in two ways: the optimiser cannot find an interior maximum (the
+    full model's fit fails), or it converges at a point where a nested model has the
+    same likelihood (:data:`SAME_FIT_STATISTIC`); either way the nested model is kept.
 
     Parameters
     ----------
@@ -459,9 +486,11 @@ def fit_allowing_boundary(model: LikelihoodModel, **fit_options) -> BoundaryFit:
         one that converges (then the failure is not a boundary).
     """
     try:
-        return BoundaryFit(model.fit(**fit_options), model.model_name)
+        full = model.fit(**fit_options)
     except ConvergenceError as error:
         failure = error
+    else:
+        return _at_the_limit(model, full, fit_options) or BoundaryFit(full, model.model_name)
     nested = []
     for limit in limits_of(model):
         try:
