@@ -71,6 +71,7 @@ def hyp2f1_one(p, q, z, max_terms: int = _MAX_TERMS) -> SeriesValue:
     p, q, z = p.ravel(), q.ravel(), z.ravel()
     if np.any(~(z >= 0.0) | ~(z < 1.0)):
         raise ValueError("hyp2f1_one needs 0 <= z < 1")
+    _refuse_hopeless_rows(p, q, z, max_terms)
 
     total = np.ones_like(z)  # the k = 0 term
     d_p = np.zeros_like(z)
@@ -132,6 +133,27 @@ def hyp2f1_one(p, q, z, max_terms: int = _MAX_TERMS) -> SeriesValue:
         d_q=d_q.reshape(shape),
         d_z=d_z.reshape(shape),
     )
+
+
+def _refuse_hopeless_rows(p: np.ndarray, q: np.ndarray, z: np.ndarray, max_terms: int) -> None:
+    """Raise before summing when some row certainly needs more than ``max_terms`` terms.
+
+    Each term is at least ``z p / q`` times the one before (the ratio ``z (p+j)/(q+j)``
+    grows with ``j`` towards ``z``), and the sum is at most ``1 / (1 - z)``, so a row
+    needs at least ``log(tol (1 - z)) / log(z p / q)`` terms. On the Pareto/NBD's ridge
+    (``s`` and ``beta`` huge together) that bound is in the millions: summing would take
+    many seconds before giving up.
+    """
+    ratio = z * p / q
+    hard = ratio > 0.5  # the rest converge within ~60 terms
+    if not hard.any():
+        return
+    with np.errstate(divide="ignore"):
+        needed = np.log(_RELATIVE_TOLERANCE * (1.0 - z[hard])) / np.log(ratio[hard])
+    if np.any(needed > max_terms):
+        raise FloatingPointError(
+            f"hypergeometric series needs more than {max_terms} terms (z = {z[hard].max():.12f}); the parameters are extreme"
+        )
 
 
 def _first_block(z: np.ndarray) -> int:
