@@ -32,7 +32,8 @@ def test_exports_hold_every_customer_to_let_go_when_the_page_shows_only_the_wors
     from custvalue import executive, pages
     from custvalue.exports import account_manager_rows, write_let_go_exports
     from custvalue.paths import QuarterOutputs
-    from custvalue.pipeline import SCORECARD_COLUMNS, QuarterResults
+    from custvalue.pipeline import QuarterResults
+    from custvalue.review import SCORECARD_COLUMNS
     from custvalue.quarters import Quarter
 
     count = pages.STATUS_TABLE_ROWS["let_go"] * 3

@@ -67,7 +67,7 @@ def test_a_failure_part_way_leaves_the_previous_quarter_folder(scored, small_wor
     def broken(*args, **kwargs):
         raise RuntimeError("the review failed")
 
-    monkeypatch.setattr(pipeline, "judge_quarters", broken)
+    monkeypatch.setattr(pipeline, "review_quarter", broken)
     with pytest.raises(RuntimeError, match="the review failed"):
         score_quarter(small_world.raw_dir, processed, Config(), quarter=result.quarter)
     assert sorted(p.relative_to(processed) for p in processed.rglob("*")) == before

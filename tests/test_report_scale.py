@@ -17,7 +17,8 @@ from custvalue import executive, pages
 from custvalue.cost_to_serve import plots
 from custvalue.cost_to_serve.whale import price_cost_map, whale_curve
 from custvalue.paths import QuarterOutputs
-from custvalue.pipeline import SCORECARD_COLUMNS, QuarterResults
+from custvalue.pipeline import QuarterResults
+from custvalue.review import SCORECARD_COLUMNS
 from custvalue.quarters import Quarter
 
 HOSTILE = '<script>alert("x")</script> & Co'

@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custvalue import review as rv
+from custvalue.review import criteria, text
+from custvalue.review import status as review_status
 from custvalue.config import ReviewSettings
 from custvalue.cost_to_serve import COST_DRIVERS
 from custvalue.quarters import Quarter
@@ -222,7 +224,7 @@ def test_low_future_potential_is_stated_for_those_facing_termination():
 def reference_unprofitable(inputs, settings=SETTINGS):
     profit = inputs["operating_profit"].fillna(0.0)
     failed = profit < -settings.unprofitable_min_loss
-    evidence, repair = rv._empty(inputs.index), rv._empty(inputs.index)
+    evidence, repair = text.empty(inputs.index), text.empty(inputs.index)
     driver_costs = inputs[[f"cost_{driver}" for driver in COST_DRIVERS]].fillna(0.0)
     for row in inputs.index[failed]:
         costs = driver_costs.loc[row].sort_values(ascending=False)
@@ -259,11 +261,11 @@ def reference_headache(inputs, settings=SETTINGS):
     typical_hours = reference_segment_median(inputs.assign(_hours=support_hours), "_hours", inputs["orders"] > 0)
     rush_share = inputs["rush_orders"] / inputs["orders"].where(inputs["orders"] > 0)
     typical_rush = reference_segment_median(inputs.assign(_rush=rush_share), "_rush", inputs["orders"] > 0)
-    evidence, repair = rv._empty(inputs.index), rv._empty(inputs.index)
+    evidence, repair = text.empty(inputs.index), text.empty(inputs.index)
     for row in inputs.index[failed]:
         parts, repairs = [], []
         if support_hours[row] > 0:
-            parts.append(f"support {support_hours[row]:,.1f} h this quarter{rv._times(support_hours[row], typical_hours[row])}")
+            parts.append(f"support {support_hours[row]:,.1f} h this quarter{criteria._times(support_hours[row], typical_hours[row])}")
             repairs.append(rv.DRIVER_REPAIRS["support"])
         if rush_share[row] >= 0.25:
             parts.append(f"{rush_share[row]:.0%} of orders rush (segment median {typical_rush[row]:.0%})")
@@ -282,7 +284,7 @@ def reference_relationship(inputs, settings=SETTINGS):
     weights = settings.incident_weights
     points = sum(inputs[f"severity_{kind}"] * weight for kind, weight in weights.items())
     failed = points >= settings.incident_points_threshold
-    evidence, repair = rv._empty(inputs.index), rv._empty(inputs.index)
+    evidence, repair = text.empty(inputs.index), text.empty(inputs.index)
     for row in inputs.index[failed]:
         parts = [
             f"{kind.replace('_', ' ')} (total severity {int(inputs.at[row, f'severity_{kind}'])})"
@@ -295,7 +297,7 @@ def reference_relationship(inputs, settings=SETTINGS):
 
 
 def reference_our_share(inputs):
-    texts = rv._empty(inputs.index)
+    texts = text.empty(inputs.index)
     tickets, minutes, fixes = inputs["our_tickets"].fillna(0), inputs["our_ticket_minutes"].fillna(0.0), inputs["payment_our_fix"].fillna("")
     for row in inputs.index[(tickets > 0) | (fixes != "")]:
         parts = []
@@ -370,10 +372,10 @@ def test_numbers_read_exactly_as_python_formats_them():
     for decimals, grouping, percent in [(0, True, False), (1, True, False), (1, False, False), (0, False, True), (2, True, False)]:
         spec = f"{',' if grouping else ''}.{decimals}{'%' if percent else 'f'}"
         expected = [format(value, spec) for value in values.tolist()]
-        assert rv._number(values, decimals, grouping=grouping, percent=percent).tolist() == expected, spec
+        assert text.number(values, decimals, grouping=grouping, percent=percent).tolist() == expected, spec
     whole = np.array([0, 7, 999, 1000, 123_456_789, -5, -1000])
-    assert rv._whole(whole).tolist() == [str(int(v)) for v in whole.tolist()]
-    assert rv._whole(np.array([2.9, -2.9, 1e6])).tolist() == ["2", "-2", "1000000"]
+    assert text.whole(whole).tolist() == [str(int(v)) for v in whole.tolist()]
+    assert text.whole(np.array([2.9, -2.9, 1e6])).tolist() == ["2", "-2", "1000000"]
 
 
 def test_reasons_and_repairs_join_as_row_by_row():
@@ -382,10 +384,10 @@ def test_reasons_and_repairs_join_as_row_by_row():
     columns = [rng.choice(texts, 5000).astype(object) for _ in range(4)]
     as_text = [pd.Series(column, dtype="str") for column in columns]
     stacked = np.column_stack(columns)
-    assert rv._join_columns(as_text, 5000).tolist() == rv._join(stacked)
-    assert rv._join_unique(columns, 5000).tolist() == rv._join(stacked, unique=True)
+    assert text.join_columns(as_text, 5000).tolist() == text.join_rows(stacked)
+    assert text.join_unique(columns, 5000).tolist() == text.join_rows(stacked, unique=True)
     with_missing = [np.where(rng.random(5000) < 0.1, None, column) for column in columns]
-    assert rv._join_unique(with_missing, 5000).tolist() == rv._join(np.column_stack(with_missing), unique=True)
+    assert text.join_unique(with_missing, 5000).tolist() == text.join_rows(np.column_stack(with_missing), unique=True)
 
 
 def reference_assign_status(judged, customers_, quarter, settings, future_value_rank=None, p_alive=None):
@@ -423,7 +425,7 @@ def reference_assign_status(judged, customers_, quarter, settings, future_value_
         quiet = (ordered.reindex(card.index).fillna(0).to_numpy() == 0) & (p_alive.reindex(card.index).fillna(1.0).to_numpy() < settings.inactive_p_alive_below)
     status[ended | quiet] = "inactive"
     card["status"] = pd.Categorical(status, categories=rv.STATUS_ORDER)
-    card["action"] = [rv._action(s, r) for s, r in zip(card["status"], card["repairs"])]
+    card["action"] = [review_status._action(s, r) for s, r in zip(card["status"], card["repairs"])]
     card["strike_quarters"] = card["strike_quarters"].str.join(";")
     return card.reset_index().drop(columns=["failing_now", "repairs"])
 

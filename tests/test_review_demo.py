@@ -5,7 +5,7 @@ import pytest
 
 from custvalue.config import Config
 from custvalue.pipeline import score_quarter
-from custvalue.review import evaluate_against_truth
+from custvalue.demo import evaluate_against_truth
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,7 @@ __all__ = [
     "write_tables",
     "write_truth",
     "write_world",
+    "evaluate_against_truth",
 ]
 
 # --------------------------------------------------------------------------- vocabulary
@@ -1506,3 +1507,18 @@ def inject_violations(
         for name, frame in text.items()
     }
     return result, pd.DataFrame(labels, columns=list(VIOLATION_COLUMNS))
+
+
+def evaluate_against_truth(scorecard: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Precision and recall of ``let_go`` against a demo world's planted ground truth."""
+    merged = scorecard[["customer_id", "status"]].merge(truth[["customer_id", "expected_status"]], on="customer_id")
+    predicted = merged["status"].astype(str) == "let_go"
+    actual = merged["expected_status"] == "let_go"
+    hits = int((predicted & actual).sum())
+    return {
+        "let_go_predicted": int(predicted.sum()),
+        "let_go_planted": int(actual.sum()),
+        "true_positives": hits,
+        "precision": hits / predicted.sum() if predicted.sum() else float("nan"),
+        "recall": hits / actual.sum() if actual.sum() else float("nan"),
+    }

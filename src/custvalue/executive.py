@@ -179,7 +179,7 @@ def demo_truth_evaluation(results: QuarterResults) -> dict[str, float] | None:
     truth sits beside it (``<raw>/../demo_ground_truth.csv``, where ``custvalue demo``
     puts it); ``None`` for real data."""
     from custvalue.paths import demo_truth_path
-    from custvalue.review import evaluate_against_truth
+    from custvalue.demo import evaluate_against_truth
 
     truth_path = demo_truth_path(results.manifest["raw_dir"])
     if not truth_path.is_file():

@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from custvalue import __version__, provenance
@@ -47,46 +46,8 @@ from custvalue.payment import PaymentResult, analyse_payments
 from custvalue.progress import SILENT, Progress
 from custvalue.quarters import Quarter, quarter_range
 from custvalue.stored import write_parquet
-from custvalue.review import (
-    REVIEW_PAYMENT,
-    assign_status,
-    future_value,
-    judge_quarters,
-    move_on,
-    movement,
-    review_columns,
-    review_inputs,
-    standard_criteria,
-    state_future_potential,
-    statuses_over_time,
-    strike_history,
-    window_of,
-)
+from custvalue.review import REVIEW_PAYMENT, review_columns, review_inputs, review_quarter
 
-SCORECARD_COLUMNS = [
-    "customer_id",
-    "name",
-    "segment",
-    "region",
-    "account_manager",
-    "status",
-    "strikes",
-    "strike_quarters",
-    "strike_history",
-    "reasons",
-    "our_share",
-    "action",
-    "revenue",
-    "gross_margin",
-    "cost_to_serve",
-    "operating_profit",
-    "support_hours",
-    "open_receivables",
-    "clv",
-    "future_value",
-    "p_alive",
-    "future_value_rank",
-]
 MODEL_FOLDERS = {"cost_to_serve": CostToServeResult, "payment": PaymentResult, "lifetime": LifetimeValueResult}
 
 
@@ -172,26 +133,17 @@ def score_quarter(
     with atomic_directory(outputs.folder) as staging:
         models = run_models(data, customers, history, config, staging, progress, p_alive_at=earlier)
         with progress.step("review") as step:
-            judged = judge_quarters(models.review_inputs, standard_criteria(config.review))
-            models = models.without_review_inputs()
-            give_back_memory()
-            value = future_value(models.lifetime["clv"], judged, window_of(quarter, config.review))
-            rank, p_alive = value["future_value_rank"], models.lifetime["p_alive"]
-            card = assign_status(judged, customers, quarter, config.review, rank, p_alive)
-            statuses = statuses_over_time(judged, customers, reviewable, config.review, rank, models.p_alive_at)
-            statuses[str(quarter)] = card.set_index("customer_id")["status"].astype(str)
-            before = quarter.shift(-1)
-            previous = assign_status(judged, customers, before, config.review, rank, models.p_alive_at.get(str(before)))
-            changes = movement(previous, card)
-            ended_after_let_go = move_on(judged, customers, statuses, quarter)
-
-            lifetime = models.lifetime.drop(columns="future_value_rank").join(value)
-            scorecard = _scorecard(card, judged, models.receivables, lifetime, quarter, config)
-            step.detail = f"{len(scorecard):,} customers over {len(history)} quarters; {status_counts(scorecard)}"
+            inputs, models = models.review_inputs, models.without_review_inputs()
+            review = review_quarter(
+                inputs, customers, quarter, reviewable, config.review, lifetime=models.lifetime,
+                p_alive_at=models.p_alive_at, receivables=models.receivables, currency=config.currency,
+            )
+            del inputs
+            step.detail = f"{len(review.scorecard):,} customers over {len(history)} quarters; {status_counts(review.scorecard)}"
         with progress.step(f"write {outputs.folder}"):
-            frames = {"statuses": statuses.reset_index(names="customer_id"), "movement": changes, "move_on": ended_after_let_go}
-            write_outputs(outputs, staging, scorecard, judged, data, config, frames, last_complete, models.warnings)
-    return ScoredQuarter(quarter, scorecard, judged, data, outputs)
+            frames = {"statuses": review.statuses.reset_index(names="customer_id"), "movement": review.movement, "move_on": review.move_on}
+            write_outputs(outputs, staging, review.scorecard, review.judged, data, config, frames, last_complete, models.warnings)
+    return ScoredQuarter(quarter, review.scorecard, review.judged, data, outputs)
 
 
 def status_counts(scorecard: pd.DataFrame) -> str:
@@ -305,34 +257,6 @@ def run_models(
     for warning in warnings:
         progress.say(f"warning: {warning}")
     return ModelFigures(inputs, receivables, lifetime.customers, earlier, warnings)
-
-
-def _scorecard(card: pd.DataFrame, judged: pd.DataFrame, receivables: pd.Series, value: pd.DataFrame, quarter: Quarter, config: Config) -> pd.DataFrame:
-    """The review's verdict with this quarter's figures, one row per customer."""
-    figures = ["revenue", "gross_margin", "cost_to_serve", "operating_profit", "ticket_minutes"]
-    now = judged.loc[judged["quarter"] == str(quarter), ["customer_id", *figures]].set_index("customer_id")
-    ids = card["customer_id"]
-    # One lookup of the card's customers serves every figure (0 where not judged this quarter).
-    position = now.index.get_indexer(ids)
-    found = position >= 0
-
-    def this_quarter(column: str) -> np.ndarray:
-        values = np.zeros(len(ids))
-        values[found] = now[column].to_numpy(dtype=float)[position[found]]
-        return np.nan_to_num(values, nan=0.0)
-
-    for column in figures[:-1]:
-        card[column] = this_quarter(column)
-    card["support_hours"] = this_quarter("ticket_minutes") / 60
-    card["open_receivables"] = receivables.reindex(ids).fillna(0.0).to_numpy()
-    future = value.reindex(ids)
-    for column in ("clv", "future_value", "p_alive", "future_value_rank"):
-        card[column] = future[column].to_numpy()
-    card["strike_history"] = strike_history(judged, ids, window_of(quarter, config.review))
-    card = state_future_potential(card, config.currency)
-    order = {status: rank for rank, status in enumerate(card["status"].cat.categories)}
-    card = card.assign(_order=card["status"].astype(str).map(order)).sort_values(["_order", "operating_profit", "customer_id"])
-    return card[SCORECARD_COLUMNS].reset_index(drop=True)
 
 
 def write_outputs(
