@@ -1,6 +1,6 @@
 """Benchmark: payment behaviour on 5 million invoices (not a test; `make benchmark`).
 
-A seeded synthetic ledger (``custvalue.payment.simulate``) is written once to
+A seeded synthetic ledger (``custvalue.testing``) is written once to
 ``benchmarks/data/payment_<n>.parquet`` (git-ignored) and then run through, each in its
 own process so that peak memory (max resident set size) is measured separately:
 
@@ -44,7 +44,7 @@ def paths(invoices: int, seed: int) -> dict[str, Path]:
 
 
 def generate(invoices: int, seed: int) -> None:
-    from custvalue.payment.simulate import LedgerSpec, simulate_ledger
+    from custvalue.testing import LedgerSpec, simulate_ledger
 
     files = paths(invoices, seed)
     if all(path.is_file() for path in files.values()):

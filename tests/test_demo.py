@@ -20,11 +20,11 @@ from custvalue.demo import (
     DemoError,
     DemoSpec,
     generate_world,
-    inject_violations,
     tables_as_text,
     write_tables,
     write_world,
 )
+from custvalue.testing import inject_violations
 
 SPEC = DemoSpec(n_customers=500, seed=11)
 END = pd.Timestamp(SPEC.end)

@@ -13,7 +13,7 @@ from custvalue.config import PaymentSettings
 from custvalue.payment import PaymentResult, analyse_payments, as_engine, fit_payment_models, kaplan_meier
 from custvalue.payment.ledger import invoice_ledger
 from custvalue.payment.repairs import REPAIR_LARGE_LATE, REPAIR_NONPAYMENT, REPAIR_SMALL_LATE
-from custvalue.payment.simulate import LedgerSpec, simulate_ledger
+from custvalue.testing import LedgerSpec, simulate_ledger
 from custvalue.payment.survival import with_covariates
 
 AS_OF = date(2026, 6, 30)

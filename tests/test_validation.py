@@ -10,7 +10,8 @@ import pytest
 
 from custvalue.config import EngineSettings
 from custvalue.contract import TABLES
-from custvalue.demo import DemoSpec, generate_world, inject_violations, write_tables
+from custvalue.demo import DemoSpec, generate_world, write_tables
+from custvalue.testing import inject_violations
 from custvalue.engine import without_secrets
 from custvalue.errors import ConfigError, ContractError
 from custvalue.loading import load_raw

@@ -212,7 +212,8 @@ def _config_location(arguments: argparse.Namespace) -> str:
 
 def _run_demo(arguments: argparse.Namespace) -> int:
     from custvalue.engine import raw_folder_has_data
-    from custvalue.demo import DemoSpec, generate_world, inject_violations, write_world
+    from custvalue.demo import DemoSpec, generate_world, write_world
+    from custvalue.testing import inject_violations
 
     project = _project_defaults(arguments)
     if arguments.if_empty and raw_folder_has_data(arguments.raw):
