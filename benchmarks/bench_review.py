@@ -394,7 +394,10 @@ def main() -> int:
     if "baseline" in variants and not args.baseline.exists():
         source = subprocess.run(["git", "show", f"{BASELINE_COMMIT}:src/custvalue/review.py"], cwd=ROOT, capture_output=True, text=True, check=True)
         args.baseline.parent.mkdir(parents=True, exist_ok=True)
-        args.baseline.write_text(source.stdout, encoding="utf-8")
+        # The helpers the baseline imports have moved since (custvalue.frames, custvalue.drivers).
+        baseline_source = source.stdout.replace("from custvalue.features import", "from custvalue.frames import")
+        baseline_source = baseline_source.replace("from custvalue.cost_to_serve.drivers import", "from custvalue.drivers import")
+        args.baseline.write_text(baseline_source, encoding="utf-8")
         print(f"baseline: review.py of {BASELINE_COMMIT} copied to {args.baseline}")
     common = ["--demo-customers", str(args.demo_customers), "--baseline", str(args.baseline), "--engine-memory-limit", args.engine_memory_limit]
 

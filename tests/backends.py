@@ -38,7 +38,7 @@ import pytest
 
 from custvalue.contract import TABLES
 from custvalue.engine import Engine
-from custvalue.features import engine_arrow_table
+from custvalue.frames import engine_arrow_table
 
 POSTGRES_USER = "postgres"
 DATABASE = "custvalue"

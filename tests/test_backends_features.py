@@ -20,7 +20,8 @@ import pytest
 from custvalue.config import LifetimeSettings
 from custvalue.demo import DemoSpec, generate_world
 from custvalue.engine import Engine
-from custvalue.features import engine_arrow_table, quarterly_activity
+from custvalue.features import quarterly_activity
+from custvalue.frames import engine_arrow_table
 from custvalue.lifetime import calibration_holdout_summary, summarise_orders
 from custvalue.lifetime.value import estimate_lifetime_value
 from custvalue.payment import analyse_payments

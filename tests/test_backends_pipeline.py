@@ -17,7 +17,7 @@ import pytest
 
 from custvalue.config import Config, EngineSettings
 from custvalue.contract import TABLES
-from custvalue.features import engine_arrow_table
+from custvalue.frames import engine_arrow_table
 from custvalue.loading import load_raw
 from custvalue.pipeline import score_quarter
 from tests.conftest import write_demo

@@ -14,7 +14,7 @@ import pytest
 
 from custvalue.config import LifetimeSettings
 from custvalue.demo import DemoSpec, generate_world
-from custvalue.features import engine_arrow_table
+from custvalue.frames import engine_arrow_table
 from custvalue.errors import PipelineError
 from custvalue.lifetime import (
     BetaGeoModel,

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from custvalue.contract import TABLES
+from custvalue.drivers import DRIVER_OF_COLUMN
 from custvalue.errors import ConfigError
 
 
@@ -121,8 +122,6 @@ class TimeEquation:
     equation); see ``docs/cost-to-serve.md`` for the driver columns allowed."""
 
     def validate(self, where: str, pools: dict[str, ResourcePool]) -> None:
-        from custvalue.cost_to_serve.drivers import DRIVER_OF_COLUMN
-
         _require(self.pool in pools, f"{where}.pool names unknown pool {self.pool!r}; pools: {', '.join(pools)}")
         _require(bool(self.minutes), f"{where}.minutes must name at least one driver")
         for column, minutes in self.minutes.items():

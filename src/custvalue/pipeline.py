@@ -39,7 +39,8 @@ from custvalue.loading import LoadedData, load_raw
 from custvalue.memory import give_back_memory
 from custvalue.cost_to_serve import CostToServeResult, compute_cost_to_serve
 from custvalue.errors import ContractError
-from custvalue.features import KEY, quarterly_activity
+from custvalue.features import quarterly_activity
+from custvalue.frames import KEY
 from custvalue.lifetime.value import LifetimeValueResult, estimate_lifetime_value
 from custvalue.paths import QuarterOutputs, find_project
 from custvalue.payment import PaymentResult, analyse_payments

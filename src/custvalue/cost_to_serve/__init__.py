@@ -10,7 +10,7 @@ Main entry point: :func:`compute_cost_to_serve`, returning a :class:`CostToServe
 The method, with a worked example, is in ``docs/cost-to-serve.md``.
 """
 
-from custvalue.cost_to_serve.drivers import (
+from custvalue.drivers import (
     ACTIVITY_DRIVERS,
     COST_DRIVERS,
     DRIVER_LABELS,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from custvalue.config import CostToServeSettings
-from custvalue.cost_to_serve.drivers import COST_DRIVERS, DRIVER_LABELS
+from custvalue.drivers import COST_DRIVERS, DRIVER_LABELS
 from custvalue.cost_to_serve.whale import (
     PriceCostMap,
     WhaleCurve,
@@ -67,7 +67,7 @@ class CostToServeResult:
         One row per customer and quarter: ``revenue``, ``cost_of_goods``,
         ``returned_value``, ``discount`` (given; already netted from revenue),
         ``gross_margin``, ``cost_<driver>`` for each of
-        :data:`~custvalue.cost_to_serve.drivers.COST_DRIVERS`, ``cost_to_serve`` (their
+        :data:`~custvalue.drivers.COST_DRIVERS`, ``cost_to_serve`` (their
         sum), ``operating_profit``, ``service_minutes``, ``support_minutes``,
         ``pool_minutes_<pool>``, ``support_hours``, ``profit_per_support_hour``,
         ``headache_ratio``.

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from custvalue.config import CostToServeSettings
-from custvalue.cost_to_serve.drivers import ACTIVITY_DRIVERS, COST_DRIVERS, DRIVER_OF_COLUMN, OURS_OF_COLUMN
+from custvalue.drivers import ACTIVITY_DRIVERS, COST_DRIVERS, DRIVER_OF_COLUMN, OURS_OF_COLUMN
 from custvalue.cost_to_serve.result import CostToServeResult, add_ratios
 from custvalue.errors import ContractError
-from custvalue.features import in_key_order
+from custvalue.frames import in_key_order
 
 KEY = ["customer_id", "quarter"]
 MONEY_COLUMNS = ["revenue", "cost_of_goods", "returned_value", "discount", "receivable_days", "written_off"]

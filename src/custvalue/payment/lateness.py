@@ -48,7 +48,7 @@ from ibis import _
 
 from custvalue.config import PaymentSettings
 from custvalue.engine import Engine, fetch
-from custvalue.features import POSITION, cached, customer_quarters
+from custvalue.frames import POSITION, cached, customer_quarters
 from custvalue.payment.ledger import has_table, quarter_label
 from custvalue.payment.repairs import evidence_texts, repair_texts
 from custvalue.payment.survival import ETA_STEP, CoxFit, conditional_days_table, expected_days_table

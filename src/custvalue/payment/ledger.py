@@ -50,7 +50,7 @@ from ibis import _
 
 from custvalue.config import EngineSettings
 from custvalue.engine import Engine, connect
-from custvalue.features import cached, days_between, engine_arrow_table, quarter_label
+from custvalue.frames import cached, days_between, engine_arrow_table, quarter_label
 
 if TYPE_CHECKING:
     from custvalue.loading import LoadedData
@@ -218,7 +218,7 @@ def ledger_frame(source: EngineSource, as_of: date | pd.Timestamp, quarter_by: s
 def materialise(engine: Engine, expression: ibis.Table, name: str) -> ibis.Table:
     """Compute ``expression`` once and keep it in the engine's session.
 
-    See :func:`custvalue.features.cached`; ``name`` is what :func:`drop_temporary`
+    See :func:`custvalue.frames.cached`; ``name`` is what :func:`drop_temporary`
     releases it by.
     """
     table = cached(expression)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from custvalue.config import ReviewSettings
-from custvalue.cost_to_serve.drivers import COST_DRIVERS
+from custvalue.drivers import COST_DRIVERS
 from custvalue.review import text as tx
 from custvalue.review.onboarding import onboarding_quarters
 

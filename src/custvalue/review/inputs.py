@@ -8,8 +8,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custvalue.cost_to_serve.drivers import COST_DRIVERS
-from custvalue.features import arrow_text, in_key_order
+from custvalue.drivers import COST_DRIVERS
+from custvalue.frames import arrow_text, in_key_order
 from custvalue.review import text as tx
 
 REVIEW_DRIVERS = (

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custvalue.config import ReviewSettings
-from custvalue.features import arrow_text
+from custvalue.frames import arrow_text
 from custvalue.quarters import Quarter
 from custvalue.review import text as tx
 
