@@ -23,7 +23,7 @@ from custvalue.engine import Engine
 from custvalue.features import quarterly_activity
 from custvalue.frames import engine_arrow_table
 from custvalue.lifetime import calibration_holdout_summary, summarise_orders
-from custvalue.lifetime.value import estimate_lifetime_value
+from custvalue.lifetime import estimate_lifetime_value
 from custvalue.payment import analyse_payments
 from custvalue.quarters import Quarter
 from tests.backends import engine_on

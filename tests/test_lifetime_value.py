@@ -23,7 +23,7 @@ from custvalue.lifetime import (
     LifetimeValueResult,
     estimate_lifetime_value,
 )
-from custvalue.lifetime.value import CUSTOMER_COLUMNS, MARGIN_SOURCES
+from custvalue.lifetime.result import CUSTOMER_COLUMNS, MARGIN_SOURCES
 
 AS_OF = date(2026, 6, 30)
 #: The tests of the BG/NBD path name it; ``auto`` (the default) has tests of its own.

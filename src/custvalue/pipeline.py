@@ -41,7 +41,7 @@ from custvalue.cost_to_serve import CostToServeResult, compute_cost_to_serve
 from custvalue.errors import ContractError
 from custvalue.features import quarterly_activity
 from custvalue.frames import KEY
-from custvalue.lifetime.value import LifetimeValueResult, estimate_lifetime_value
+from custvalue.lifetime import LifetimeValueResult, estimate_lifetime_value
 from custvalue.paths import QuarterOutputs, find_project
 from custvalue.payment import PaymentResult, analyse_payments
 from custvalue.progress import SILENT, Progress

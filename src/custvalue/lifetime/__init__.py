@@ -34,12 +34,9 @@ from .validation import (
 from .boundary import NoDropoutModel, NoDropoutResults, fit_allowing_boundary
 from .fitting import choose_purchase_model, fit_with_rescue
 from .mbgnbd import ModifiedBetaGeoModel, ModifiedBetaGeoResults
-from .value import (
-    FitRecord,
-    LifetimeFitError,
-    LifetimeValueResult,
-    estimate_lifetime_value,
-)
+from .estimate import estimate_lifetime_value
+from .fitting import FitRecord, LifetimeFitError
+from .result import LifetimeValueResult
 
 __all__ = [
     "BetaGeoModel",

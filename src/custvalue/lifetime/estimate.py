@@ -1,23 +1,20 @@
-"""Lifetime value in the quarterly review: fit, predict, validate, save.
+"""Lifetime value in the quarterly review: fit, predict, validate.
 
 :func:`estimate_lifetime_value` turns the accepted orders into one row per customer with
 the probability that they are still a customer (``p_alive``), the purchases and margin
 expected over the configured horizon, the discounted customer lifetime value (``clv``)
 and its percentile rank among customers. It checks the purchase model on a holdout
-period and returns everything in an immutable :class:`LifetimeValueResult`, which the
-pipeline saves next to the quarter's scorecard and the ``lifetime_value`` report page
-reads back. The choices (margin, non-positive margins, retries) are in
-``docs/lifetime.md``, section "In the quarterly review".
+period and returns everything in an immutable
+:class:`~custvalue.lifetime.result.LifetimeValueResult`. The choices (margin,
+non-positive margins, retries) are in ``docs/lifetime.md``, section "In the quarterly
+review".
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -26,7 +23,6 @@ import pandas as pd
 
 from custvalue.config import LifetimeSettings
 from custvalue.errors import ContractError
-from custvalue.stored import load_result, save_result
 
 from ._mle import FitResults
 from .boundary import CommonRateSpendResults, ExactMeanSpendResults
@@ -34,7 +30,6 @@ from .clv import customer_lifetime_value
 from .fitting import (
     CANDIDATES,
     PURCHASE_MODELS,
-    RETRY_PENALIZER,
     FitRecord,
     LifetimeFitError,
     ModelChoice,
@@ -44,6 +39,7 @@ from .fitting import (
     rank_by_aic,
 )
 from .gammagamma import GammaGammaModel, GammaGammaResults
+from .result import CUSTOMER_COLUMNS, DAYS_PER_QUARTER, LifetimeValueResult
 from .summary import (
     as_table,
     days_per_unit,
@@ -52,25 +48,10 @@ from .summary import (
     summarise_orders,
     to_date,
 )
-from .validation import (
-    HoldoutComparison,
-    calibration_holdout_summary,
-    compare_holdout,
-    tracking_data,
-)
+from .validation import calibration_holdout_summary, tracking_data
 
-__all__ = [
-    "CUSTOMER_COLUMNS",
-    "RETRY_PENALIZER",
-    "FitRecord",
-    "LifetimeFitError",
-    "LifetimeValueResult",
-    "estimate_lifetime_value",
-]
+__all__ = ["estimate_lifetime_value"]
 
-FORMAT_VERSION = 2
-#: Mean length of a calendar quarter, in days.
-_DAYS_PER_QUARTER = 365.25 / 4.0
 #: CLV sums the horizon in months (a third of a quarter), each discounted from its end.
 _PERIODS_PER_QUARTER = 3
 #: Name of the per-order margin column added to the orders, in whole cents: sums of
@@ -78,328 +59,8 @@ _PERIODS_PER_QUARTER = 3
 #: DuckDB's threads add them up (currency amounts summed directly do, in the last bits).
 _MARGIN = "_lifetime_margin_cents"
 _CENTS = 100.0
-
-_REQUIRED_FITS = ("transaction", "spend")  # plus "holdout_transaction" where the holdout check could be made
-_FRAMES = ("customers", "holdout_customers", "holdout_by_frequency", "tracking", "model_comparison", "p_alive_history")
 #: A holdout check needs at least this many customers in the calibration period.
 _MIN_CALIBRATION_CUSTOMERS = 10
-
-#: Columns of :attr:`LifetimeValueResult.customers` (indexed by ``customer_id``), in order.
-CUSTOMER_COLUMNS = (
-    "frequency",
-    "recency",
-    "T",
-    "monetary_value",
-    "p_alive",
-    "expected_purchases",
-    "expected_margin_per_purchase",
-    "margin_source",
-    "clv",
-    "future_value_rank",
-    "ended",
-)
-
-#: Where ``expected_margin_per_purchase`` comes from (column ``margin_source``).
-MARGIN_SOURCES = {
-    "gamma_gamma": "Gamma-Gamma conditional expectation (repeat buyer with a positive mean margin)",
-    "population": "population mean of the spend model (no repeat purchase yet, or a spend model with one rate for all)",
-    "own_mean": "the customer's own mean margin (a spend model in which purchases do not vary around it)",
-    "nonpositive_mean": (
-        "zero or negative mean repeat margin, weighted against the population mean with the Gamma-Gamma "
-        "weights (outside the model, which describes positive values only)"
-    ),
-}
-
-
-class LifetimeValueResult:
-    """Per-customer lifetime value with the fits and checks behind it (immutable).
-
-    Build one with :func:`estimate_lifetime_value`, or read one back with :meth:`load`.
-    Frames are returned as copies.
-
-    Attributes
-    ----------
-    customers : pandas.DataFrame
-        Indexed by ``customer_id`` (sorted), one row per customer with a purchase on or
-        before ``as_of``: ``frequency`` (repeat purchase days), ``recency``, ``T`` (in
-        the time unit), ``monetary_value`` (mean margin of the repeat purchase days),
-        ``p_alive``, ``expected_purchases`` (over the horizon, undiscounted),
-        ``expected_margin_per_purchase``, ``margin_source`` (see
-        :data:`MARGIN_SOURCES`), ``clv`` (discounted), ``future_value_rank`` (0 =
-        lowest ``clv``, 1 = highest; ties share the mean rank) and ``ended``
-        (``ended_on`` on or before ``as_of``; the model's numbers are not overridden).
-    transaction_fit, spend_fit : FitRecord
-        The purchase model and the spend model, each possibly the nested model at a
-        boundary of the parameter space (see ``FitRecord.boundary``).
-    holdout_fit : FitRecord or None
-        The purchase model refitted on the calibration period; ``None`` when the
-        holdout check could not be made (then ``warnings`` says why).
-    holdout : HoldoutComparison or None
-        Predicted against actual purchases in the holdout period, per customer and by
-        calibration-frequency group, with the MAE.
-    tracking : pandas.DataFrame
-        Weekly cumulative repeat purchases of the calibration cohort, actual and
-        expected (from the calibration fit); empty without a holdout check.
-    model_comparison : pandas.DataFrame
-        The purchase models compared (see
-        :class:`~custvalue.lifetime.fitting.ModelChoice`), one row per candidate.
-    p_alive_history : pandas.DataFrame
-        P(alive) at earlier dates (one column per ISO date), from each customer's
-        history up to that date and this fit's parameters.
-    settings : LifetimeSettings
-    as_of, calibration_end : datetime.date
-    info : dict
-        Counts and context: customers without orders, spend-model customers, customers
-        with a non-positive mean margin, the naive holdout MAE, how the purchase model
-        was chosen, etc.
-    notes : tuple of str
-        Everything the reader should know about how this result was obtained
-        (boundaries, retries with a penalizer).
-    warnings : tuple of str
-        Diagnostics that could not be made, with the reason (the review goes on).
-    """
-
-    __slots__ = (
-        "_customers", "_holdout_customers", "_holdout_by_frequency", "_tracking", "_model_comparison",
-        "_p_alive_history", "_fits", "_settings", "_as_of", "_calibration_end", "_info", "_notes", "_warnings",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        *,
-        customers: pd.DataFrame,
-        holdout_customers: pd.DataFrame,
-        holdout_by_frequency: pd.DataFrame,
-        tracking: pd.DataFrame,
-        model_comparison: pd.DataFrame,
-        p_alive_history: pd.DataFrame,
-        fits: dict[str, FitRecord],
-        settings: LifetimeSettings,
-        as_of: dt.date,
-        calibration_end: dt.date,
-        info: dict,
-        notes: tuple[str, ...] = (),
-        warnings: tuple[str, ...] = (),
-    ) -> None:
-        frames = (customers, holdout_customers, holdout_by_frequency, tracking, model_comparison, p_alive_history)
-        for name, frame in zip(_FRAMES, frames):
-            object.__setattr__(self, f"_{name}", frame.copy(deep=False))
-        missing = [role for role in _REQUIRED_FITS if role not in fits]
-        if missing:
-            raise ValueError(f"fits missing: {missing}")
-        object.__setattr__(self, "_fits", dict(fits))
-        object.__setattr__(self, "_settings", settings)
-        object.__setattr__(self, "_as_of", to_date(as_of))
-        object.__setattr__(self, "_calibration_end", to_date(calibration_end))
-        object.__setattr__(self, "_info", json.loads(json.dumps(info)))
-        object.__setattr__(self, "_notes", tuple(str(n) for n in notes))
-        object.__setattr__(self, "_warnings", tuple(str(w) for w in warnings))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __repr__(self) -> str:
-        check = f"holdout MAE {self.holdout_mae:.3f}" if self.holdout_fit is not None else "no holdout check"
-        return (
-            f"<LifetimeValueResult as of {self._as_of}: {len(self._customers):,} customers, "
-            f"{self.transaction_fit.model} + {self.spend_fit.model}, {check}>"
-        )
-
-    # ------------------------------------------------------------------ the frames
-
-    @property
-    def customers(self) -> pd.DataFrame:
-        return self._customers.copy(deep=False)
-
-    @property
-    def tracking(self) -> pd.DataFrame:
-        return self._tracking.copy(deep=False)
-
-    @property
-    def model_comparison(self) -> pd.DataFrame:
-        return self._model_comparison.copy(deep=False)
-
-    @property
-    def p_alive_history(self) -> pd.DataFrame:
-        return self._p_alive_history.copy(deep=False)
-
-    @property
-    def holdout(self) -> HoldoutComparison | None:
-        if self.holdout_fit is None:
-            return None
-        return HoldoutComparison(
-            per_customer=self._holdout_customers.set_index("customer_id"),
-            by_frequency=self._holdout_by_frequency.set_index("frequency"),
-            mae=self.holdout_mae,
-        )
-
-    @property
-    def holdout_mae(self) -> float:
-        """Mean absolute error of the per-customer holdout predictions (purchases); NaN without a holdout check."""
-        value = self._info.get("holdout_mae")
-        return float("nan") if value is None else float(value)
-
-    # ------------------------------------------------------------------ fits
-
-    @property
-    def transaction_fit(self) -> FitRecord:
-        return self._fits["transaction"]
-
-    @property
-    def spend_fit(self) -> FitRecord:
-        return self._fits["spend"]
-
-    @property
-    def holdout_fit(self) -> FitRecord | None:
-        return self._fits.get("holdout_transaction")
-
-    @property
-    def transaction_params(self) -> pd.Series:
-        return self.transaction_fit.params
-
-    @property
-    def spend_params(self) -> pd.Series:
-        return self.spend_fit.params
-
-    @property
-    def transaction_summary(self) -> str:
-        return self.transaction_fit.summary_text
-
-    @property
-    def spend_summary(self) -> str:
-        return self.spend_fit.summary_text
-
-    @property
-    def transaction_results(self) -> FitResults:
-        """The purchase model's estimates as a results object (predictions and plots)."""
-        return self.transaction_fit.results()
-
-    @property
-    def spend_results(self) -> FitResults:
-        return self.spend_fit.results()
-
-    @property
-    def retried(self) -> bool:
-        """Whether any fit needed the retry with a penalizer."""
-        return any(fit.retried for fit in self._fits.values())
-
-    @property
-    def boundaries(self) -> tuple[str, ...]:
-        """The boundaries of the fits the review uses, in words (purchase model first)."""
-        return tuple(fit.boundary for fit in (self.transaction_fit, self.spend_fit) if fit.boundary)
-
-    # ------------------------------------------------------------------ context
-
-    @property
-    def settings(self) -> LifetimeSettings:
-        return self._settings
-
-    @property
-    def as_of(self) -> dt.date:
-        return self._as_of
-
-    @property
-    def calibration_end(self) -> dt.date:
-        return self._calibration_end
-
-    @property
-    def info(self) -> dict:
-        return json.loads(json.dumps(self._info))
-
-    @property
-    def notes(self) -> tuple[str, ...]:
-        return self._notes
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return self._warnings
-
-    @property
-    def horizon(self) -> float:
-        """The CLV horizon in the model's time unit."""
-        return self._settings.horizon_quarters * _DAYS_PER_QUARTER / days_per_unit(self._settings.time_unit)
-
-    # ------------------------------------------------------------------ text
-
-    def summary(self) -> str:
-        """A plain-text summary: settings, fits, holdout check and the value distribution."""
-        s, info, frame = self._settings, self._info, self._customers
-        unit = {"W": "weeks", "D": "days"}[s.time_unit]
-        width = 72
-        lines = ["Customer lifetime value".center(width), "=" * width]
-        lines.append(
-            f"As of {self._as_of}    horizon {s.horizon_quarters} quarters ({self.horizon:.1f} {unit})    "
-            f"discount {s.discount_rate_annual:.1%} a year"
-        )
-        lines.append(f"Customers: {len(frame):,} with orders ({info['customers_without_orders']:,} without orders left out)")
-        lines.append("-" * width)
-        for record in (self.transaction_fit, self.spend_fit):
-            lines.append(record.summary_text)
-        lines.append("-" * width)
-        if self.holdout_fit is not None:
-            lines.append(
-                f"Holdout: {self.holdout_fit.model} refitted up to {self._calibration_end}, predicting to {self._as_of}: "
-                f"mean absolute error {self.holdout_mae:.3f} purchases per customer "
-                f"(naive own-rate forecast {info['naive_holdout_mae']:.3f}; actual mean {info['holdout_actual_mean']:.3f})"
-            )
-        else:
-            lines.append("Holdout: no check could be made (see the warnings below)")
-        lines.append(f"Purchase model chosen: {info.get('purchase_model_choice', '')}")
-        lines.append("-" * width)
-        clv = frame["clv"]
-        lines.append(
-            f"CLV total {clv.sum():,.0f}; median {clv.median():,.2f}; top 10% of customers hold "
-            f"{_top_share(clv, 0.10):.0%} of positive value; {int((clv < 0).sum()):,} customers have a negative CLV"
-        )
-        lines.append(
-            f"P(alive) below 0.3: {int((frame['p_alive'] < 0.3).sum()):,} customers; "
-            f"repeat customers with a zero or negative mean margin: {info['customers_nonpositive_margin']:,}"
-        )
-        for note in self._notes:
-            lines.append(f"Note: {note}")
-        for warning in self._warnings:
-            lines.append(f"Warning: {warning}")
-        return "\n".join(lines)
-
-    # ------------------------------------------------------------------ files
-
-    def save(self, folder: Path | str) -> Path:
-        """Write the result to ``folder`` atomically (Parquet frames + ``result.json``):
-        readers see the previous result or the new one, never a mix."""
-        frames = {name: getattr(self, f"_{name}") for name in _FRAMES}
-        for name in ("customers", "p_alive_history"):
-            frames[name] = frames[name].reset_index()
-        metadata = {
-            "as_of": self._as_of.isoformat(),
-            "calibration_end": self._calibration_end.isoformat(),
-            "settings": dataclasses.asdict(self._settings),
-            "fits": {role: record.to_dict() for role, record in self._fits.items()},
-            "info": self._info,
-            "notes": list(self._notes),
-            "warnings": list(self._warnings),
-        }
-        return save_result(folder, frames, metadata, FORMAT_VERSION)
-
-    @classmethod
-    def load(cls, folder: Path | str) -> "LifetimeValueResult":
-        """Read a result written by :meth:`save`."""
-        frames, meta = load_result(folder, _FRAMES, "lifetime-value", FORMAT_VERSION)
-        for name in ("customers", "p_alive_history"):
-            frames[name] = frames[name].set_index("customer_id")
-        return cls(
-            **frames,
-            fits={role: FitRecord.from_dict(record) for role, record in meta["fits"].items()},
-            settings=LifetimeSettings(**meta["settings"]),
-            as_of=dt.date.fromisoformat(meta["as_of"]),
-            calibration_end=dt.date.fromisoformat(meta["calibration_end"]),
-            info=meta["info"],
-            notes=tuple(meta["notes"]),
-            warnings=tuple(meta["warnings"]),
-        )
-
-
-# ---------------------------------------------------------------------- estimation
-
 
 def estimate_lifetime_value(
     orders: ir.Table | pd.DataFrame,
@@ -677,7 +338,7 @@ def _in_currency(summary: pd.DataFrame) -> pd.DataFrame:
 def _value_customers(summary: pd.DataFrame, transaction: FitResults, spend: FitResults, settings: LifetimeSettings) -> pd.DataFrame:
     """Per-customer predictions from the fitted models."""
     unit_days = days_per_unit(settings.time_unit)
-    quarter = _DAYS_PER_QUARTER / unit_days
+    quarter = DAYS_PER_QUARTER / unit_days
     horizon = settings.horizon_quarters * quarter
     x = summary["frequency"].to_numpy(dtype=float)
     t_x = summary["recency"].to_numpy(dtype=float)
@@ -774,12 +435,3 @@ def _by_frequency_frame(by_frequency: pd.DataFrame) -> pd.DataFrame:
     frame["frequency"] = frame["frequency"].astype(str)
     frame["n_customers"] = frame["n_customers"].astype("int64")
     return frame
-
-
-def _top_share(values: pd.Series, share: float) -> float:
-    positive = np.sort(np.clip(values.to_numpy(dtype=float), 0.0, None))[::-1]
-    total = positive.sum()
-    if total <= 0:
-        return float("nan")
-    return float(positive[: max(1, math.ceil(share * len(positive)))].sum() / total)
-
