@@ -33,6 +33,8 @@ ROWS_PER_BLOCK = 1 << 16
 #: Largest product of per-column distinct counts that is combined into one int64 key
 #: without re-encoding.
 _KEY_LIMIT = 1 << 62
+#: Up to this many possible keys the distinct ones are found with a dense table.
+_DENSE_KEYS = 1 << 22
 
 
 class DistinctRows:
@@ -85,9 +87,16 @@ def distinct_rows(*arrays) -> DistinctRows:
         if n_keys * len(values) >= _KEY_LIMIT:
             key, first = pd.factorize(key)
             n_keys = len(first)
-        key = key * len(values) + codes
+        key *= len(values)  # in place: no temporary of the inputs' length
+        key += codes
         n_keys *= len(values)
-    inverse, keys = pd.factorize(key)
+    if n_keys <= max(_DENSE_KEYS, 4 * key.size):
+        # Few possible keys: a dense table of which occur is faster than hashing.
+        used = np.bincount(key, minlength=n_keys) > 0
+        keys = np.flatnonzero(used)
+        inverse = (np.cumsum(used) - 1)[key]
+    else:
+        inverse, keys = pd.factorize(key)
     # Decode each distinct key back into its per-column values (last column first).
     columns = []
     remainder = keys.astype(np.int64)
