@@ -30,7 +30,14 @@ _RELATIVE_TOLERANCE = 1e-16
 #: row costs numpy calls per block rather than per term. Blocks start small and
 #: grow with the number of terms already summed, within a memory budget.
 _FIRST_BLOCK = 8
-_BLOCK_ELEMENTS = 1 << 20
+#: Memory budget of one 2-D block of terms, in bytes (float64 elements: 1 << 20).
+#: Inputs are split into row chunks small enough that even the widest block (the
+#: first, up to ``_WIDEST_FIRST_BLOCK`` terms, or the minimum block) stays within it,
+#: so the budget holds for any number of rows (a minimum block of 8 terms on 2.4M rows
+#: used to take 150 MB per temporary, a first block of 256 terms 4.8 GB).
+BLOCK_BYTES = 8 << 20
+_BLOCK_ELEMENTS = BLOCK_BYTES // 8
+_WIDEST_FIRST_BLOCK = 256
 #: Past this many terms (z > 1 - 1e-5 or so) the series is deemed impractical.
 _MAX_TERMS = 4_000_000
 
@@ -72,6 +79,10 @@ def hyp2f1_one(p, q, z, max_terms: int = _MAX_TERMS) -> SeriesValue:
     if np.any(~(z >= 0.0) | ~(z < 1.0)):
         raise ValueError("hyp2f1_one needs 0 <= z < 1")
     _refuse_hopeless_rows(p, q, z, max_terms)
+    rows = _BLOCK_ELEMENTS // _WIDEST_FIRST_BLOCK
+    if z.size > rows:
+        parts = [hyp2f1_one(p[i : i + rows], q[i : i + rows], z[i : i + rows], max_terms) for i in range(0, z.size, rows)]
+        return SeriesValue(*(np.concatenate([getattr(part, name) for part in parts]).reshape(shape) for name in ("value", "d_p", "d_q", "d_z")))
 
     total = np.ones_like(z)  # the k = 0 term
     d_p = np.zeros_like(z)
@@ -162,7 +173,7 @@ def _first_block(z: np.ndarray) -> int:
     if typical <= 0.0:
         return _FIRST_BLOCK
     needed = np.log(_RELATIVE_TOLERANCE) / np.log(typical)
-    return int(np.clip(np.ceil(needed), _FIRST_BLOCK, 256))
+    return int(np.clip(np.ceil(needed), _FIRST_BLOCK, _WIDEST_FIRST_BLOCK))
 
 
 def hyp2f1_power_series(a, b, c, z) -> tuple[np.ndarray, np.ndarray]:
@@ -200,6 +211,10 @@ def hyp2f1_power_series(a, b, c, z) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("hyp2f1_power_series needs 0 <= z < 1")
     if np.any((c <= 0) & (c == np.round(c))):
         raise ValueError("c must not be zero or a negative integer")
+    rows = _BLOCK_ELEMENTS // (_FIRST_BLOCK * 4)
+    if z.size > rows:
+        parts = [hyp2f1_power_series(a[i : i + rows], b[i : i + rows], c[i : i + rows], z[i : i + rows]) for i in range(0, z.size, rows)]
+        return tuple(np.concatenate([part[k] for part in parts]).reshape(shape) for k in (0, 1))
 
     total = np.ones_like(z)
     largest = np.ones_like(z)

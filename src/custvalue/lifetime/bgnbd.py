@@ -11,6 +11,7 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln
 
 from ._hypergeom import hyp2f1_power_series
+from ._rows import per_distinct_row
 from ._transactions import (
     TransactionModel,
     TransactionResults,
@@ -77,6 +78,7 @@ class BetaGeoResults(TransactionResults):
     display_name = "BG/NBD"
     param_names = ("r", "alpha", "a", "b")
 
+    @per_distinct_row
     def conditional_probability_alive(self, frequency, recency, T):
         """Probability that a customer with history ``(x, t_x, T)`` is still alive.
 
@@ -105,6 +107,7 @@ class BetaGeoResults(TransactionResults):
         )
         return expit(-log_odds_dead)
 
+    @per_distinct_row
     def conditional_expected_purchases(self, t, frequency, recency, T):
         """Expected repeat purchases in the next ``t`` periods, given the history.
 

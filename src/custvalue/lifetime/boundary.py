@@ -57,6 +57,7 @@ from scipy import stats
 from scipy.special import digamma, expit, gammaln
 
 from ._mle import ConvergenceError, FitResults, LikelihoodModel
+from ._rows import per_distinct_row
 from ._transactions import TransactionModel, TransactionResults, horizon_array, rfm_arrays
 
 __all__ = [
@@ -110,11 +111,13 @@ class NoDropoutResults(TransactionResults):
     display_name = "NBD (no dropout)"
     param_names = ("r", "alpha")
 
+    @per_distinct_row
     def conditional_probability_alive(self, frequency, recency, T):
         """1 for every customer: the model has no dropout."""
         x, _, _ = rfm_arrays(frequency, recency, T)
         return np.ones_like(x)
 
+    @per_distinct_row
     def conditional_expected_purchases(self, t, frequency, recency, T):
         """``t (r + x) / (alpha + T)``: the posterior mean rate times the period."""
         t = horizon_array(t)
@@ -187,6 +190,7 @@ class CommonDropoutResults(TransactionResults):
     #: Whether the first purchase is a chance to drop out too (the MBG/NBD's limit).
     modified = False
 
+    @per_distinct_row
     def conditional_probability_alive(self, frequency, recency, T):
         """``1 / (1 + p / (1 - p) ((alpha+T)/(alpha+t_x))^(r+x))``, where a dropout could have happened."""
         x, t_x, age = rfm_arrays(frequency, recency, T)
@@ -196,6 +200,7 @@ class CommonDropoutResults(TransactionResults):
             log_odds_dead = np.where(x > 0, log_odds_dead, -np.inf)
         return expit(-log_odds_dead)
 
+    @per_distinct_row
     def conditional_expected_purchases(self, t, frequency, recency, T):
         """``P(alive) (1/p) [1 - ((alpha+T) / (alpha+T+p t))^(r+x)]``.
 
@@ -271,6 +276,7 @@ class CommonRateSpendResults(FitResults):
     display_name = "Gamma (common rate)"
     param_names = ("p", "nu")
 
+    @per_distinct_row
     def conditional_expected_value(self, frequency, monetary_value):
         """``p / nu`` for every customer."""
         x, _ = np.broadcast_arrays(np.asarray(frequency, dtype=float), np.asarray(monetary_value, dtype=float))
@@ -321,6 +327,7 @@ class ExactMeanSpendResults(FitResults):
     display_name = "inverse gamma (no variation within customers)"
     param_names = ("q", "delta")
 
+    @per_distinct_row
     def conditional_expected_value(self, frequency, monetary_value):
         """``zbar`` for a repeat buyer, ``delta / (q - 1)`` for a customer without one."""
         x, zbar = np.broadcast_arrays(np.asarray(frequency, dtype=float), np.asarray(monetary_value, dtype=float))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._mle import FitResults
+from ._rows import distinct_rows
 from .gammagamma import GammaGammaResults
 from .summary import days_per_unit
 
@@ -58,23 +59,20 @@ def discounted_expected_purchases(
     if not period_length > 0:
         raise ValueError("period_length must be positive")
     x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (frequency, recency, T)))
-    shape = x.shape
-    rows = pd.DataFrame({"x": x.ravel(), "t_x": t_x.ravel(), "T": age.ravel()})
     # The expectation depends on the history only: compute it once per distinct row.
-    codes = rows.groupby(["x", "t_x", "T"], sort=False).ngroup().to_numpy()
-    unique = rows.drop_duplicates(["x", "t_x", "T"])
-    ux, ut, uT = (unique[c].to_numpy() for c in ("x", "t_x", "T"))
+    rows = distinct_rows(x, t_x, age)
+    ux, ut, uT = rows.columns
 
     years_per_unit = days_per_unit(unit) / _DAYS_PER_YEAR
     log_growth = np.log1p(discount_rate_per_year)
-    total = np.zeros(len(unique))
-    previous = np.zeros(len(unique))
+    total = np.zeros(len(rows))
+    previous = np.zeros(len(rows))
     for k in range(1, int(horizon_periods) + 1):
         elapsed = k * period_length
         cumulative = transaction_results.conditional_expected_purchases(elapsed, ux, ut, uT)
         total += (cumulative - previous) * np.exp(-log_growth * elapsed * years_per_unit)
         previous = cumulative
-    return total[codes].reshape(shape)
+    return rows.expand(total)
 
 
 def customer_lifetime_value(

@@ -13,6 +13,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from ._mle import FitResults, LikelihoodModel
+from ._rows import per_distinct_row
 
 __all__ = ["GammaGammaModel", "GammaGammaResults"]
 
@@ -70,6 +71,7 @@ class GammaGammaResults(FitResults):
     display_name = "Gamma-Gamma"
     param_names = ("p", "q", "gamma")
 
+    @per_distinct_row
     def conditional_expected_value(self, frequency, monetary_value):
         """Expected value of a customer's future purchases given their history.
 

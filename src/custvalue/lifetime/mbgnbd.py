@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, expit, gammaln
 
+from ._rows import per_distinct_row
 from ._transactions import (
     TransactionModel,
     TransactionResults,
@@ -84,6 +85,7 @@ class ModifiedBetaGeoResults(TransactionResults):
     display_name = "MBG/NBD"
     param_names = ("r", "alpha", "a", "b")
 
+    @per_distinct_row
     def conditional_probability_alive(self, frequency, recency, T):
         """Probability that a customer with history ``(x, t_x, T)`` is still alive.
 
@@ -104,6 +106,7 @@ class ModifiedBetaGeoResults(TransactionResults):
         log_odds_dead = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))
         return expit(-log_odds_dead)
 
+    @per_distinct_row
     def conditional_expected_purchases(self, t, frequency, recency, T):
         """Expected repeat purchases in the next ``t`` periods, given the history.
 

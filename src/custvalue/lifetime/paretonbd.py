@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from ._hypergeom import hyp2f1_one
+from ._rows import per_distinct_row
 from ._transactions import (
     TransactionModel,
     TransactionResults,
@@ -261,6 +262,7 @@ class ParetoNBDResults(TransactionResults):
         shape = x.shape
         return shape, {"x": x.ravel(), "t_x": t_x.ravel(), "T": age.ravel()}
 
+    @per_distinct_row
     def conditional_probability_alive(self, frequency, recency, T):
         """Probability that a customer with history ``(x, t_x, T)`` is still alive.
 
@@ -281,6 +283,7 @@ class ParetoNBDResults(TransactionResults):
         log_alive, log_inner, _ = _pareto_parts(self.params.to_numpy(), data, False)
         return np.minimum(np.exp(log_alive - log_inner), 1.0).reshape(shape)
 
+    @per_distinct_row
     def conditional_expected_purchases(self, t, frequency, recency, T):
         """Expected repeat purchases in the next ``t`` periods, given the history.
 
@@ -305,6 +308,7 @@ class ParetoNBDResults(TransactionResults):
         horizon = _one_minus_power_over(s - 1.0, -np.log1p(t / (beta + age)))
         return alive * (r + x) * (beta + age) / (alpha + age) * horizon
 
+    @per_distinct_row
     def expected_purchases(self, t):
         """Expected repeat purchases of a new customer in their first ``t`` periods.
 
