@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from custvalue import pages
-from custvalue.exports import account_manager_rows
+from custvalue.exports import FUTURE_VALUE_COLUMN, account_manager_rows
 from custvalue.pipeline import QuarterResults
 
 STATUS_TITLES = {
@@ -24,12 +24,12 @@ TABLE_COLUMNS = {
     "account_manager": "account manager",
     "revenue": "revenue",
     "operating_profit": "operating profit",
-    "future_value": "future value",
+    FUTURE_VALUE_COLUMN[0]: FUTURE_VALUE_COLUMN[1],
     "strike_history": "strikes",
     "reasons": "reasons",
     "action": "action",
 }
-MONEY = ("revenue", "operating profit", "future value")
+MONEY = ("revenue", "operating profit", FUTURE_VALUE_COLUMN[1])
 LONG = ("reasons", "action")
 LET_GO_EXPORTS = {"let_go.xlsx": "let_go.xlsx", "let_go.csv": "let_go.csv"}
 """The account managers' exports of every customer to let go, beside the report pages."""
