@@ -75,6 +75,32 @@ def key_figures(results: QuarterResults) -> KeyFigures:
     )
 
 
+def let_go_effect(results: QuarterResults):
+    """What letting this quarter's ``let_go`` customers go does (see :func:`custvalue.whatif.let_go`)."""
+    from custvalue.whatif import let_go
+
+    card = results.scorecard
+    return let_go(results, card.loc[card["status"].astype(str) == "let_go", "customer_id"])
+
+
+def hours_freed_table(effect) -> pd.DataFrame:
+    """Per pool: how its cost behaves, hours freed, whole people (steps) and what they cost."""
+    pools = effect.by_pool
+    return pd.DataFrame(
+        {
+            "pool": pools["pool"].str.replace("_", " "),
+            "cost behaviour": pools["behaviour"],
+            "hours freed": pools["hours_released"],
+            "whole steps that could be cut": pools["steps_released"],
+            "saved now": pools["cost_avoided_now"],
+            "saved if cut": pools["cost_if_cut"],
+        }
+    )
+
+
+HOURS_FREED_MONEY = ("saved now", "saved if cut")
+
+
 def status_count(results: QuarterResults, status: str) -> int:
     """How many customers have ``status`` this quarter."""
     return int((results.scorecard["status"].astype(str) == status).sum())
