@@ -50,11 +50,11 @@ def worked_example_settings() -> CostToServeSettings:
     """The settings of the worked example in docs/cost-to-serve.md, stated explicitly."""
     return CostToServeSettings(
         pools={
-            "order_desk": ResourcePool(189_000, 210_000),
-            "warehouse": ResourcePool(560_000, 700_000),
-            "customer_service": ResourcePool(90_000, 90_000),
-            "field_service": ResourcePool(108_000, 54_000),
-            "account_management": ResourcePool(36_000, 18_000),
+            "order_desk": ResourcePool(189_000, 210_000, "step", 23_000),
+            "warehouse": ResourcePool(560_000, 700_000, "step", 23_000),
+            "customer_service": ResourcePool(90_000, 90_000, "step", 23_000),
+            "field_service": ResourcePool(108_000, 54_000, "step", 23_000),
+            "account_management": ResourcePool(36_000, 18_000, "committed"),
         },
         activities={
             "order_entry": TimeEquation("order_desk", {"orders": 6, "order_lines": 1, "manual_orders": 12, "rush_orders": 5}),
@@ -155,7 +155,7 @@ def test_headache_ratio_and_profit_per_support_hour_edge_cases():
 
 def test_over_capacity_gives_negative_unused_and_still_conserves():
     small = CostToServeSettings(
-        pools={"desk": ResourcePool(1_000, 100)}, activities={"entry": TimeEquation("desk", {"orders": 30})}
+        pools={"desk": ResourcePool(1_000, 100, "variable")}, activities={"entry": TimeEquation("desk", {"orders": 30})}
     )
     rows = [{"customer_id": f"C{i}", "quarter": "2026Q2", "orders": 2} for i in range(3)]
     result = compute_cost_to_serve(activity_frame(rows), small)
@@ -224,12 +224,12 @@ def test_config_rejects_unknown_pool_driver_and_negative_minutes(tmp_path):
 def test_config_activities_load_from_yaml(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(
-        "cost_to_serve:\n  pools:\n    desk: {cost_per_quarter: 800, practical_capacity_minutes: 1000}\n"
+        "cost_to_serve:\n  pools:\n    desk: {cost_per_quarter: 800, practical_capacity_minutes: 1000, behaviour: committed}\n"
         "  activities:\n    entry: {pool: desk, minutes: {orders: 10, order_lines: 2}}\n"
     )
     settings = load_config(path).cost_to_serve
     assert settings.activities == {"entry": TimeEquation("desk", {"orders": 10.0, "order_lines": 2.0})}
-    assert CostToServeSettings.from_dict({"pools": {"desk": {"cost_per_quarter": 800, "practical_capacity_minutes": 1000}},
+    assert CostToServeSettings.from_dict({"pools": {"desk": {"cost_per_quarter": 800, "practical_capacity_minutes": 1000, "behaviour": "committed"}},
                                           "activities": {"entry": {"pool": "desk", "minutes": {"orders": 10, "order_lines": 2}}}}) == settings  # fmt: skip
 
 
@@ -272,7 +272,7 @@ def activity_and_settings(draw):
     n_pools = draw(st.integers(1, 3))
     pools = {
         f"pool{i}": ResourcePool(
-            draw(st.floats(0, 2_000_000, allow_nan=False)), draw(st.floats(1_000, 2_000_000, allow_nan=False))
+            draw(st.floats(0, 2_000_000, allow_nan=False)), draw(st.floats(1_000, 2_000_000, allow_nan=False)), "variable"
         )
         for i in range(n_pools)
     }

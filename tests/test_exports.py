@@ -1,5 +1,6 @@
 import openpyxl
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,3 +51,63 @@ def test_exports_hold_every_customer_to_let_go_when_the_page_shows_only_the_wors
     csv_path, xlsx_path = write_let_go_exports(card, tmp_path)
     assert sorted(pd.read_csv(csv_path, dtype=str)["customer id"]) == sorted(card["customer_id"][:count])
     assert len(pd.read_excel(xlsx_path)) == count
+
+
+def test_page_and_exports_show_the_same_future_value_for_every_customer(tmp_path):
+    from custvalue import executive, pages
+    from custvalue.exports import FUTURE_VALUE_COLUMN, write_let_go_exports
+    from custvalue.paths import QuarterOutputs
+    from custvalue.pipeline import QuarterResults
+    from custvalue.quarters import Quarter
+    from custvalue.review import SCORECARD_COLUMNS
+
+    count = 40
+    card = pd.DataFrame({column: "" for column in SCORECARD_COLUMNS}, index=range(count))
+    card["customer_id"] = [f"C{i:03d}" for i in range(count)]
+    card["name"] = [f"Customer {i}" for i in range(count)]
+    card["status"] = "let_go"
+    for column in ("strikes", "revenue", "gross_margin", "cost_to_serve", "operating_profit", "support_hours", "open_receivables", "p_alive", "future_value_rank"):
+        card[column] = range(count)
+    card["clv"] = [2_535.0 + i for i in range(count)]  # the raw lifetime value: not what either shows
+    card["future_value"] = [-2_535.0 + 97 * i for i in range(count)]  # net of cost to serve, signs differ
+    results = QuarterResults(QuarterOutputs(tmp_path, Quarter.parse("2026Q2")), card, {}, {})
+    shown = executive.status_table(results, "let_go", limit=count)
+    page = _html_table(pages.table(shown, money_columns=executive.MONEY))
+    csv_path, _ = write_let_go_exports(card, tmp_path)
+    exported = pd.read_csv(csv_path, dtype={"customer id": str})
+    label = FUTURE_VALUE_COLUMN[1]
+    on_page = dict(zip(page["customer"], page[label].str.replace(",", "").str.replace("−", "-").astype(float)))
+    in_export = dict(zip(exported["customer"], exported[label].astype(float)))
+    assert len(on_page) == len(in_export) == count
+    assert on_page == pytest.approx(in_export, abs=0.5)
+    assert in_export["Customer 0"] == -2_535.0
+
+
+def _html_table(markup: str) -> pd.DataFrame:
+    """The rendered table's headers (without the currency) and cell texts."""
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.cell = [], None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = ""
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.rows[-1].append(self.cell.strip())
+                self.cell = None
+
+    parser = Cells()
+    parser.feed(markup)
+    header = [text.split(" (")[0] for text in parser.rows[0]]
+    return pd.DataFrame(parser.rows[1:], columns=header)

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from custvalue.contract import TABLES
-from custvalue.drivers import DRIVER_OF_COLUMN
+from custvalue.drivers import DRIVER_OF_COLUMN, FINANCIAL_DRIVERS
 from custvalue.errors import ConfigError
 
 
@@ -89,27 +89,62 @@ class LifetimeSettings:
         _require(self.boundary in {"nested", "stop"}, f"{where}.boundary must be 'nested' or 'stop'")
 
 
+COST_BEHAVIOURS: tuple[str, ...] = ("variable", "step", "committed")
+"""How a cost behaves when work leaves: ``variable`` goes with the work, ``step`` goes
+only in whole units of capacity (a person, a shift) and only if that capacity is cut,
+``committed`` stays (leases, salaries under contract)."""
+
+FINANCIAL_COST_BEHAVIOURS: tuple[str, ...] = ("variable", "committed")
+"""Financial costs are money, not capacity: they go with the customer or they stay."""
+
+PERSON_QUARTER_MINUTES = 23_000.0
+"""Practical minutes one full-time person supplies in a quarter: about 60 working days
+of 8 hours at 80% practical capacity (the default step of the staffed pools)."""
+
+
 @dataclass(frozen=True)
 class ResourcePool:
     cost_per_quarter: float
     """Cost of the capacity supplied in one quarter (staff, space, equipment)."""
     practical_capacity_minutes: float
     """Minutes of productive work the pool can supply per quarter (typically 80-85% of theoretical)."""
+    behaviour: str = ""
+    """How the pool's cost behaves when work leaves (required for every pool you declare): ``variable`` (the cost goes with the minutes: temporary staff, a carrier paid per parcel), ``step`` (capacity comes in whole units of ``step_minutes``, e.g. a person; the cost goes only if whole units are cut) or ``committed`` (the cost stays whatever the volume)."""
+    step_minutes: float = 0.0
+    """For a ``step`` pool: the practical minutes of one unit of capacity per quarter (one person: about 23,000). Only a ``step`` pool has one."""
 
     def validate(self, where: str) -> None:
         _require(self.cost_per_quarter >= 0, f"{where}.cost_per_quarter must be >= 0")
         _require(self.practical_capacity_minutes > 0, f"{where}.practical_capacity_minutes must be > 0")
+        _require_behaviour(self.behaviour, COST_BEHAVIOURS, f"{where}.behaviour")
+        if self.behaviour == "step":
+            _require(self.step_minutes > 0, f"{where}.step_minutes must be > 0 for a step pool (the minutes of one unit of capacity, e.g. one person a quarter)")
+        else:
+            _require(self.step_minutes == 0, f"{where}.step_minutes is only for a step pool; {where}.behaviour is {self.behaviour!r}")
+
+    @property
+    def cost_per_step(self) -> float:
+        """What one whole unit of a step pool's capacity costs a quarter (0 for others)."""
+        return self.step_minutes * self.cost_per_quarter / self.practical_capacity_minutes
 
 
 def _default_pools() -> dict[str, ResourcePool]:
     # Calibrated to the demo world (2,000 customers): 70-90% of practical capacity used.
+    # The staffed pools change by whole people; account managers are kept whatever the
+    # volume (their time is committed to the accounts they keep).
+    person = {"behaviour": "step", "step_minutes": PERSON_QUARTER_MINUTES}
     return {
-        "order_desk": ResourcePool(cost_per_quarter=189_000.0, practical_capacity_minutes=210_000.0),
-        "warehouse": ResourcePool(cost_per_quarter=560_000.0, practical_capacity_minutes=700_000.0),
-        "customer_service": ResourcePool(cost_per_quarter=90_000.0, practical_capacity_minutes=90_000.0),
-        "field_service": ResourcePool(cost_per_quarter=108_000.0, practical_capacity_minutes=54_000.0),
-        "account_management": ResourcePool(cost_per_quarter=36_000.0, practical_capacity_minutes=18_000.0),
+        "order_desk": ResourcePool(cost_per_quarter=189_000.0, practical_capacity_minutes=210_000.0, **person),
+        "warehouse": ResourcePool(cost_per_quarter=560_000.0, practical_capacity_minutes=700_000.0, **person),
+        "customer_service": ResourcePool(cost_per_quarter=90_000.0, practical_capacity_minutes=90_000.0, **person),
+        "field_service": ResourcePool(cost_per_quarter=108_000.0, practical_capacity_minutes=54_000.0, **person),
+        "account_management": ResourcePool(cost_per_quarter=36_000.0, practical_capacity_minutes=18_000.0, behaviour="committed"),
     }
+
+
+def _default_financial_costs() -> dict[str, str]:
+    # Financing and write-offs follow the customer's receivables: they go with it.
+    return {"financing": "variable", "bad_debt": "variable"}
 
 
 @dataclass(frozen=True)
@@ -157,9 +192,15 @@ class CostToServeSettings:
     """Activities and their time equations (time-driven ABC), each drawing on one pool."""
     cost_of_capital_annual: float = 0.08
     """Annual cost of financing receivables."""
+    financial_costs: dict[str, str] = field(default_factory=_default_financial_costs)
+    """How each financial cost behaves when a customer leaves: ``financing`` (of its receivables) and ``bad_debt`` (its write-offs), each ``variable`` (goes with the customer) or ``committed`` (stays). Both must be named."""
 
     def validate(self, where: str) -> None:
         _require(bool(self.pools), f"{where}.pools must name at least one pool")
+        for name in FINANCIAL_DRIVERS:
+            _require_behaviour(self.financial_costs.get(name, ""), FINANCIAL_COST_BEHAVIOURS, f"{where}.financial_costs.{name}")
+        unknown = sorted(set(self.financial_costs) - set(FINANCIAL_DRIVERS))
+        _require(not unknown, f"{where}.financial_costs: unknown financial cost(s) {', '.join(unknown)}; known: {', '.join(FINANCIAL_DRIVERS)}")
         for name, pool in self.pools.items():
             pool.validate(f"{where}.pools.{name}")
         _require(bool(self.activities), f"{where}.activities must name at least one activity")
@@ -398,6 +439,13 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def _require_behaviour(value: str, allowed: tuple[str, ...], where: str) -> None:
+    """One clear line when a cost behaviour is missing or unknown."""
+    choices = ", ".join(allowed)
+    _require(bool(value), f"{where} is missing: say how this cost behaves when work leaves ({choices})")
+    _require(value in allowed, f"{where} must be one of {choices}, got {value!r}")
 
 
 def _one_line(error: Exception) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from custvalue import pages
-from custvalue.exports import account_manager_rows
+from custvalue.exports import FUTURE_VALUE_COLUMN, account_manager_rows
 from custvalue.pipeline import QuarterResults
 
 STATUS_TITLES = {
@@ -24,12 +24,12 @@ TABLE_COLUMNS = {
     "account_manager": "account manager",
     "revenue": "revenue",
     "operating_profit": "operating profit",
-    "future_value": "future value",
+    FUTURE_VALUE_COLUMN[0]: FUTURE_VALUE_COLUMN[1],
     "strike_history": "strikes",
     "reasons": "reasons",
     "action": "action",
 }
-MONEY = ("revenue", "operating profit", "future value")
+MONEY = ("revenue", "operating profit", FUTURE_VALUE_COLUMN[1])
 LONG = ("reasons", "action")
 LET_GO_EXPORTS = {"let_go.xlsx": "let_go.xlsx", "let_go.csv": "let_go.csv"}
 """The account managers' exports of every customer to let go, beside the report pages."""
@@ -73,6 +73,32 @@ def key_figures(results: QuarterResults) -> KeyFigures:
         new_strikes=int((changes["change"] == "new strike").sum()),
         cleared_strikes=int((changes["change"] == "strike cleared").sum()),
     )
+
+
+def let_go_effect(results: QuarterResults):
+    """What letting this quarter's ``let_go`` customers go does (see :func:`custvalue.whatif.let_go`)."""
+    from custvalue.whatif import let_go
+
+    card = results.scorecard
+    return let_go(results, card.loc[card["status"].astype(str) == "let_go", "customer_id"])
+
+
+def hours_freed_table(effect) -> pd.DataFrame:
+    """Per pool: how its cost behaves, hours freed, whole people (steps) and what they cost."""
+    pools = effect.by_pool
+    return pd.DataFrame(
+        {
+            "pool": pools["pool"].str.replace("_", " "),
+            "cost behaviour": pools["behaviour"],
+            "hours freed": pools["hours_released"],
+            "whole steps that could be cut": pools["steps_released"],
+            "saved now": pools["cost_avoided_now"],
+            "saved if cut": pools["cost_if_cut"],
+        }
+    )
+
+
+HOURS_FREED_MONEY = ("saved now", "saved if cut")
 
 
 def status_count(results: QuarterResults, status: str) -> int:

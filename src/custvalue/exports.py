@@ -54,6 +54,11 @@ def write_spreadsheet_exports(frame: pd.DataFrame, folder: Path, stem: str, shee
     return csv_path, xlsx_path
 
 
+FUTURE_VALUE_COLUMN = ("future_value", "future value")
+"""The one future-value figure every page and export shows: the lifetime model's
+discounted value over its horizon, after the share of margin lost to cost to serve (the
+scorecard's ``future_value``, what protection ranks on), and its label."""
+
 ACCOUNT_MANAGER_COLUMNS = {
     "customer_id": "customer id",
     "name": "customer",
@@ -61,7 +66,7 @@ ACCOUNT_MANAGER_COLUMNS = {
     "account_manager": "account manager",
     "revenue": "revenue this quarter",
     "operating_profit": "operating profit this quarter",
-    "clv": "predicted future value",
+    FUTURE_VALUE_COLUMN[0]: FUTURE_VALUE_COLUMN[1],
     "strikes": "strikes",
     "strike_quarters": "strike quarters",
     "reasons": "reasons",

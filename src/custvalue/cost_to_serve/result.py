@@ -21,7 +21,7 @@ from custvalue.cost_to_serve.whale import (
 )
 from custvalue.stored import load_result, save_result
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: pools state their cost behaviour
 _FRAMES = ("customer_costs", "our_costs", "pools", "activities")
 _SUMMED = [
     "revenue", "cost_of_goods", "returned_value", "discount", "gross_margin",

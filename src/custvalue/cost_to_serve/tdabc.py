@@ -41,7 +41,7 @@ def capacity_cost_rates(settings: CostToServeSettings) -> dict[str, float]:
     --------
     >>> from custvalue.config import ResourcePool, CostToServeSettings, TimeEquation
     >>> settings = CostToServeSettings(
-    ...     pools={"desk": ResourcePool(560_000, 700_000)},
+    ...     pools={"desk": ResourcePool(560_000, 700_000, "committed")},
     ...     activities={"entry": TimeEquation("desk", {"orders": 8})},
     ... )
     >>> capacity_cost_rates(settings)
