@@ -39,7 +39,7 @@ from ibis.backends import BaseBackend
 
 from custvalue.config import EngineSettings
 from custvalue.contract import TABLES
-from custvalue.errors import ContractError
+from custvalue.errors import ContractError, EngineError
 from custvalue.memory import zeros
 
 ROW = "source_row"
@@ -120,11 +120,24 @@ def connect(settings: EngineSettings | None = None) -> BaseBackend:
         config["memory_limit"] = settings.memory_limit
     # Memory DuckDB frees goes back to the system instead of staying with the process.
     config["allocator_background_threads"] = True
-    connection = ibis.duckdb.connect(settings.database, **config)
-    # Working tables live in a database of their own: never in a configured database
-    # file, and (unlike temporary tables) compressed when checkpointed, see settle().
-    connection.raw_sql(f"ATTACH ':memory:' AS {WORK_DATABASE}")
+    if settings.database != ":memory:" and not Path(settings.database).expanduser().parent.is_dir():
+        raise EngineError(f"engine.database: {settings.database}: its folder does not exist")
+    try:
+        connection = ibis.duckdb.connect(settings.database, **config)
+        # Working tables live in a database of their own: never in a configured database
+        # file, and (unlike temporary tables) compressed when checkpointed, see settle().
+        connection.raw_sql(f"ATTACH ':memory:' AS {WORK_DATABASE}")
+        connection.raw_sql("SELECT 1").fetchall()  # a limit too small to work in fails here
+    except Exception as error:  # noqa: BLE001 - any failure to open DuckDB is the settings'
+        if _out_of_memory(error):
+            raise EngineError(f"engine.memory_limit: {settings.memory_limit} is too small for DuckDB to work in ({_one_line(error)[:160]})") from None
+        raise EngineError(f"engine.database: cannot open {settings.database} ({_one_line(error)[:200]})") from None
     return connection
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether the engine failed for want of memory (DuckDB's limit, or the process's)."""
+    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryException" or "out of memory" in str(error).lower()
 
 
 def _connect_postgres(settings: EngineSettings) -> BaseBackend:
@@ -132,14 +145,14 @@ def _connect_postgres(settings: EngineSettings) -> BaseBackend:
     try:
         return ibis.connect(url)
     except Exception as error:  # noqa: BLE001 - any driver failure is a configuration problem
-        raise ContractError(f"engine.url: cannot connect to PostgreSQL ({_one_line(error)})") from None
+        raise EngineError(f"engine.url: cannot connect to PostgreSQL ({_one_line(error)})") from None
 
 
 def _connect_spark(settings: EngineSettings) -> BaseBackend:
     try:
         return _spark_session(settings)
     except Exception as error:  # noqa: BLE001 - no Java, no pyspark, an unreachable master
-        raise ContractError(f"engine: cannot start Spark at {settings.spark_master} ({_one_line(error)[:200]})") from None
+        raise EngineError(f"engine.spark_master: cannot start Spark at {settings.spark_master} ({_one_line(error)[:200]})") from None
 
 
 def _spark_session(settings: EngineSettings) -> BaseBackend:
@@ -194,6 +207,8 @@ def open_file(connection: BaseBackend, name: str, path: Path) -> Source:
         raise
     except Exception as error:  # noqa: BLE001 - any reader failure makes the file unusable
         message = _one_line(error)
+        if _out_of_memory(error):
+            raise EngineError(f"{path}: the engine ran out of memory reading it; raise engine.memory_limit ({message[:160]})") from None
         if "unicode" in message.lower() or "utf-8" in message.lower() or "utf8" in message.lower():
             raise ContractError(f"{path}: not UTF-8 text ({message[:160]})") from None
         raise ContractError(f"{path}: cannot be parsed ({message[:300]})") from None
