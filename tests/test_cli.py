@@ -196,3 +196,60 @@ def test_quarter_outside_the_data_is_one_clear_line(small_world, tmp_path, quart
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert fragment in result.stderr and "choose a quarter from" in result.stderr and "to 2026Q2" in result.stderr
+
+
+def test_an_output_the_file_system_refuses_is_one_line(tmp_path, capsys):
+    """An output below a regular file (refused as a read-only disk would be) is exit 2
+    with one line naming the output, never a traceback."""
+    (tmp_path / "blocker").write_text("not a folder")
+    target = tmp_path / "blocker" / "docs" / "data-contract.md"
+    assert main(["contract-doc", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip() == f"error: {target}: cannot write: a part of the path is not a folder"
+
+
+def test_a_full_disk_names_the_output_and_leaves_no_temporary_file(tmp_path, capsys, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    target = tmp_path / "docs" / "configuration.md"
+    assert main(["config-doc", "--out", str(target)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {target}: cannot write: no space left on the device"
+    assert list((tmp_path / "docs").iterdir()) == []
+
+
+def test_a_bug_gives_its_traceback_a_request_to_report_it_and_exit_1(tmp_path, capsys, monkeypatch):
+    import custvalue.cli as cli
+
+    def broken(arguments):
+        raise ZeroDivisionError("deliberate")
+
+    monkeypatch.setitem(cli._COMMANDS, "validate", broken)
+    assert main(["validate", "--raw", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError: deliberate" in err and "please report it" in err
+
+
+def test_ctrl_c_exits_130(tmp_path, capsys, monkeypatch):
+    import custvalue.cli as cli
+
+    def interrupted(arguments):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli._COMMANDS, "validate", interrupted)
+    assert main(["validate", "--raw", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+
+
+def test_a_database_in_a_missing_folder_is_one_line(tmp_path):
+    raw = write_world(tmp_path / "raw", VALID)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"engine:\n  database: {tmp_path / 'nowhere' / 'w.duckdb'}\n")
+    result = run_cli("validate", "--raw", raw, "--config", config, "--quiet")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"error: engine.database: {tmp_path / 'nowhere' / 'w.duckdb'}: its folder does not exist"

@@ -169,7 +169,7 @@ def test_missing_required_file_and_columns_are_unusable(tmp_path):
 def test_unparseable_file_is_unusable(tmp_path):
     raw = write_world(tmp_path / "raw", VALID)
     (raw / "orders.csv").write_bytes(b"order_id,customer_id\n\xff\xfe\x00bad")
-    with pytest.raises(ContractError, match=r"orders.csv: not UTF-8 text"):
+    with pytest.raises(ContractError, match=r"orders.csv: line 2: not UTF-8 text"):
         load_raw(raw)
 
 
@@ -195,3 +195,39 @@ def test_raw_files_are_never_modified(tmp_path):
 def test_documentation_is_generated_from_the_schemas():
     documented = (REPO / "docs" / "data-contract.md").read_text(encoding="utf-8")
     assert documented == contract_markdown(), "docs/data-contract.md is stale: run `make contract-doc`"
+
+
+@pytest.mark.parametrize(
+    ("tail", "expected"),
+    [
+        (b"O9,C1,2025-01-20,1,100,0,0,false,false,extra,more\n", "line 4: cannot be parsed (a row has more or fewer fields than the header)"),
+        (b'O9,"C1,2025-01-20,1,100\n', "line 4: cannot be parsed (a quoted field is never closed)"),
+    ],
+)
+def test_a_parse_error_past_the_first_row_names_the_file_and_line(tmp_path, tail, expected):
+    raw = write_world(tmp_path / "raw", VALID)
+    path = raw / "orders.csv"
+    path.write_bytes(path.read_bytes() + tail)
+    with pytest.raises(ContractError) as caught:
+        load_raw(raw)
+    assert caught.value.problems == [f"{path}: {expected}"]
+
+
+def test_a_repeated_column_is_reported(tmp_path):
+    raw = write_world(tmp_path / "raw", VALID)
+    path = raw / "customers.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",name", *[line + ",x" for line in lines[1:]]]) + "\n")
+    with pytest.raises(ContractError, match=r"customers.csv: line 1: column 'name' appears twice"):
+        load_raw(raw)
+
+
+def test_a_required_table_with_no_accepted_row_is_one_line(tmp_path):
+    from custvalue.errors import InsufficientDataError
+
+    raw = write_world(tmp_path / "raw", VALID)
+    path = raw / "orders.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    with pytest.raises(InsufficientDataError) as caught:
+        load_raw(raw)
+    assert caught.value.problems == [f"{path}: no row of required table 'orders' is accepted (0 rows, 0 accepted, 0 rejected); nothing to score"]

@@ -13,7 +13,7 @@ from custvalue.contract import TABLES
 from custvalue.demo import DemoSpec, generate_world, write_tables
 from custvalue.testing import inject_violations
 from custvalue.engine import without_secrets
-from custvalue.errors import ConfigError, ContractError
+from custvalue.errors import ConfigError, ContractError, EngineError
 from custvalue.loading import load_raw
 
 
@@ -149,7 +149,7 @@ def test_a_password_in_the_url_never_reaches_the_manifest():
 
 def test_an_unreachable_warehouse_is_one_clear_line():
     settings = EngineSettings(backend="postgres", url="postgresql://analyst@127.0.0.1:1/sales", tables={"orders": "sales.orders"})
-    with pytest.raises(ContractError) as caught:
+    with pytest.raises(EngineError) as caught:
         load_raw(None, settings)
     (problem,) = caught.value.problems
     assert problem.startswith("engine.url: cannot connect to PostgreSQL") and "\n" not in problem

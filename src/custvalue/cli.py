@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import traceback
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from custvalue import __version__, paths
-from custvalue.errors import CustvalueError
+from custvalue.errors import expected_failure, one_line
 from custvalue.quarters import Quarter
 
 if TYPE_CHECKING:  # imported by the commands that use them, for a fast --help
@@ -31,6 +32,9 @@ if TYPE_CHECKING:  # imported by the commands that use them, for a fast --help
     from custvalue.progress import Progress
 
 EXIT_UNUSABLE = 2
+EXIT_BUG = 1
+EXIT_INTERRUPTED = 130
+BUG_REPORTS = "the project's issue tracker"
 VALIDATE_WIDTH = 100
 """Columns the table of ``custvalue validate`` fits in."""
 
@@ -38,7 +42,8 @@ EXIT_CODES = """\
 exit codes:
   0  done
   2  bad input or configuration (one line per problem on stderr), or a usage error
-  1  unexpected failure (a bug: please report it)"""
+  1  unexpected failure (a bug: please report it)
+  130 interrupted (Ctrl-C)"""
 
 PROJECT_FOLDER = """\
 default folders are the project folder's: the nearest folder, from the working folder
@@ -163,16 +168,29 @@ def _quiet(command: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the one boundary where every failure gets its exit code.
+
+    Expected failures (the input, the configuration, the output location, the engine's
+    resources, a backend that cannot be reached) print one ``error:`` line per problem and
+    give :data:`EXIT_UNUSABLE`; an interruption gives :data:`EXIT_INTERRUPTED`; anything
+    else is a bug: its traceback, a line asking for a report, :data:`EXIT_BUG`.
+    """
     arguments = build_parser().parse_args(argv)
     try:
         return _COMMANDS[arguments.command](arguments)
-    except CustvalueError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return EXIT_UNUSABLE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the boundary: every failure is reported here
+        expected = expected_failure(error)
+        if expected is None:
+            traceback.print_exc(file=sys.stderr)
+            print(f"error: custvalue {__version__} failed unexpectedly: {type(error).__name__}: {one_line(error)[:300]}", file=sys.stderr)
+            print(f"this is a bug; please report it with the lines above and the command you ran ({BUG_REPORTS})", file=sys.stderr)
+            return EXIT_BUG
+        for problem in expected.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 def _project_defaults(arguments: argparse.Namespace) -> paths.Project:

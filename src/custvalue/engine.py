@@ -39,7 +39,7 @@ from ibis.backends import BaseBackend
 
 from custvalue.config import EngineSettings
 from custvalue.contract import TABLES
-from custvalue.errors import ContractError
+from custvalue.errors import ContractError, EngineError
 from custvalue.memory import zeros
 
 ROW = "source_row"
@@ -120,11 +120,24 @@ def connect(settings: EngineSettings | None = None) -> BaseBackend:
         config["memory_limit"] = settings.memory_limit
     # Memory DuckDB frees goes back to the system instead of staying with the process.
     config["allocator_background_threads"] = True
-    connection = ibis.duckdb.connect(settings.database, **config)
-    # Working tables live in a database of their own: never in a configured database
-    # file, and (unlike temporary tables) compressed when checkpointed, see settle().
-    connection.raw_sql(f"ATTACH ':memory:' AS {WORK_DATABASE}")
+    if settings.database != ":memory:" and not Path(settings.database).expanduser().parent.is_dir():
+        raise EngineError(f"engine.database: {settings.database}: its folder does not exist")
+    try:
+        connection = ibis.duckdb.connect(settings.database, **config)
+        # Working tables live in a database of their own: never in a configured database
+        # file, and (unlike temporary tables) compressed when checkpointed, see settle().
+        connection.raw_sql(f"ATTACH ':memory:' AS {WORK_DATABASE}")
+        connection.raw_sql("SELECT 1").fetchall()  # a limit too small to work in fails here
+    except Exception as error:  # noqa: BLE001 - any failure to open DuckDB is the settings'
+        if _out_of_memory(error):
+            raise EngineError(f"engine.memory_limit: {settings.memory_limit} is too small for DuckDB to work in ({_one_line(error)[:160]})") from None
+        raise EngineError(f"engine.database: cannot open {settings.database} ({_one_line(error)[:200]})") from None
     return connection
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether the engine failed for want of memory (DuckDB's limit, or the process's)."""
+    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryException" or "out of memory" in str(error).lower()
 
 
 def _connect_postgres(settings: EngineSettings) -> BaseBackend:
@@ -132,14 +145,14 @@ def _connect_postgres(settings: EngineSettings) -> BaseBackend:
     try:
         return ibis.connect(url)
     except Exception as error:  # noqa: BLE001 - any driver failure is a configuration problem
-        raise ContractError(f"engine.url: cannot connect to PostgreSQL ({_one_line(error)})") from None
+        raise EngineError(f"engine.url: cannot connect to PostgreSQL ({_one_line(error)})") from None
 
 
 def _connect_spark(settings: EngineSettings) -> BaseBackend:
     try:
         return _spark_session(settings)
     except Exception as error:  # noqa: BLE001 - no Java, no pyspark, an unreachable master
-        raise ContractError(f"engine: cannot start Spark at {settings.spark_master} ({_one_line(error)[:200]})") from None
+        raise EngineError(f"engine.spark_master: cannot start Spark at {settings.spark_master} ({_one_line(error)[:200]})") from None
 
 
 def _spark_session(settings: EngineSettings) -> BaseBackend:
@@ -189,18 +202,58 @@ def open_file(connection: BaseBackend, name: str, path: Path) -> Source:
             table = _spark_file(connection, view, path)
         else:
             table = _duckdb_file(connection, view, path)
-        table.limit(1).to_pyarrow()  # parse errors surface here, not in a later query
+        # The whole file is read once here, so a parse error past the first row (a bad
+        # byte, an extra field, an unbalanced quote) surfaces now, naming its line, and
+        # not in a later query as an engine exception.
+        table.count().to_pyarrow()
     except ContractError:
         raise
     except Exception as error:  # noqa: BLE001 - any reader failure makes the file unusable
         message = _one_line(error)
+        if _out_of_memory(error):
+            raise EngineError(f"{path}: the engine ran out of memory reading it; raise engine.memory_limit ({message[:160]})") from None
+        line = re.search(r"(?:Line|line):? ?([0-9]+)", message)
+        where = f"{path}: line {line.group(1)}" if line else str(path)
         if "unicode" in message.lower() or "utf-8" in message.lower() or "utf8" in message.lower():
-            raise ContractError(f"{path}: not UTF-8 text ({message[:160]})") from None
-        raise ContractError(f"{path}: cannot be parsed ({message[:300]})") from None
+            raise ContractError(f"{where}: not UTF-8 text (save the file as UTF-8)") from None
+        raise ContractError(f"{where}: cannot be parsed ({_parse_reason(message)})") from None
     stripped = {column.strip(): column for column in table.columns if column != ROW and column.strip() != column}
     if stripped:
         table = table.rename(stripped)
     return Source(name, str(path), table, connection.name, path)
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's header row. Raises ContractError for a file
+    without one, one not in UTF-8, or a repeated column (which of two is meant?)."""
+    import csv
+
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        header = next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]), None)
+    except UnicodeDecodeError:
+        raise ContractError(f"{path}: line 1: not UTF-8 text (save the file as UTF-8)") from None
+    if not header or not any(name.strip() for name in header):
+        raise ContractError(f"{path}: no header row")
+    seen: set[str] = set()
+    for name in header:
+        if name.strip() in seen:
+            raise ContractError(f"{path}: line 1: column '{name.strip()}' appears twice")
+        seen.add(name.strip())
+    return header
+
+
+def _parse_reason(message: str) -> str:
+    """The reader's reason for a parse error, without its dump of reader options."""
+    for known, reason in (
+        ("Expected Number of Columns", "a row has more or fewer fields than the header"),
+        ("unterminated quote", "a quoted field is never closed"),
+        ("quote", "a quoted field is never closed"),
+    ):
+        if known.lower() in message.lower():
+            return reason
+    return message.split("Possible Solution")[0].split("Original Line")[0][:200].strip()
 
 
 def _duckdb_file(connection: BaseBackend, view: str, path: Path) -> ibis.Table:
@@ -210,9 +263,12 @@ def _duckdb_file(connection: BaseBackend, view: str, path: Path) -> ibis.Table:
     else:
         # Every cell as text (the contract's parser types it); an empty cell is missing.
         # row_number() OVER () is a streaming window in DuckDB: it keeps the file's order.
+        # The header is read here and the columns named, so the dialect is never guessed
+        # from a sample: a bad row anywhere in the file is an error naming its line.
+        columns = ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in csv_header(path))
         reader = (
-            f"SELECT row_number() OVER () AS {ROW}, * FROM read_csv('{location}', header = true, all_varchar = true, "
-            "delim = ',', quote = '\"', escape = '\"', auto_detect = true, normalize_names = false, encoding = 'utf-8')"
+            f"SELECT row_number() OVER () AS {ROW}, * FROM read_csv('{location}', header = true, columns = {{{columns}}}, "
+            "delim = ',', quote = '\"', escape = '\"', auto_detect = false, normalize_names = false, encoding = 'utf-8')"
         )
     connection.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {reader}')
     return connection.table(view)

@@ -44,7 +44,7 @@ from custvalue.engine import (
     settle,
     work_database,
 )
-from custvalue.errors import ContractError
+from custvalue.errors import ContractError, InsufficientDataError
 from custvalue.progress import SILENT, Progress
 from custvalue.validation import compile_table, reasons_of, source_text
 
@@ -195,6 +195,10 @@ def load_raw(raw_dir: Path | str | None, settings: EngineSettings | None = None,
         with progress.step(f"validate {name}") as step:
             loads[name] = validate_source(connection, spec, sources[name], names[name], customers)
             step.detail = loads[name].counts()
+    empty = [f"{load.location}: no row of required table '{name}' is accepted ({load.counts()}); nothing to score"
+             for name, load in loads.items() if load.spec.required and load.location is not None and load.accepted_rows == 0]
+    if empty:
+        raise InsufficientDataError(empty)
     customers = accepted_frame(engine, "customers")
     settle(connection)
     return LoadedData(raw_dir=raw_dir, engine=engine, tables=loads, customers=customers)
