@@ -115,7 +115,7 @@ def prepare(size: str, demo_customers: int, engine_memory: str = "") -> dict:
     from custvalue.config import load_config
     from custvalue.cost_to_serve import compute_cost_to_serve
     from custvalue.features import quarterly_activity
-    from custvalue.lifetime.value import estimate_lifetime_value
+    from custvalue.lifetime import estimate_lifetime_value
     from custvalue.payment import analyse_payments
     from custvalue.pipeline import check_quarter_is_covered, default_quarter
     from custvalue.quarters import quarter_range
