@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "custvalue"
 #: Layer of each top-level module or package of custvalue (the same table as docs/architecture.md).
 LAYERS = {
     # 0: foundations, knowing nothing of the models
-    "errors": 0, "contract": 0, "quarters": 0, "memory": 0, "progress": 0, "atomic": 0, "frozen": 0,
+    "errors": 0, "cells": 0, "contract": 0, "quarters": 0, "memory": 0, "progress": 0, "atomic": 0, "frozen": 0,
     "drivers": 0, "config": 0, "engine": 0, "stored": 0, "frames": 0, "paths": 0, "validation": 0,
     "loading": 0,
     # the demo world is built from the contract alone (the report's truth check reads it)

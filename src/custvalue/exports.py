@@ -1,14 +1,6 @@
-"""Exports for account managers (CSV and Excel), safe to open in a spreadsheet.
-
-Customer names and notes are untrusted text. A cell beginning with ``=``, ``+``, ``-``
-or ``@`` (or a tab or carriage return) would be run as a formula by spreadsheet
-programs ("CSV injection"); such text cells are prefixed with an apostrophe, which
-spreadsheets show as plain text. Numbers stay numbers.
-
-References
-----------
-OWASP, "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection
-"""
+"""Exports for account managers (CSV and Excel), safe to open in a spreadsheet: every
+text cell goes through :func:`custvalue.cells.neutralise` (formula prefixes made inert,
+control characters removed)."""
 
 from __future__ import annotations
 
@@ -17,24 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from custvalue.atomic import atomic_write_path
-
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    """Text that a spreadsheet would read as a formula, made inert; anything else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every text cell neutralised."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[column]) and not pd.api.types.is_bool_dtype(safe[column]):
-            safe[column] = safe[column].astype(object).map(neutralise)
-    return safe
+from custvalue.cells import FORMULA_TRIGGERS, neutralise, neutralised  # noqa: F401 (the exports' public names)
 
 
 def write_spreadsheet_exports(frame: pd.DataFrame, folder: Path, stem: str, sheet_name: str) -> tuple[Path, Path]:

@@ -54,6 +54,7 @@ PAGE_STYLE = """
   .jp-RenderedHTMLCommon table.cv-table td.cv-long, table.cv-table td.cv-long { min-width: 20rem; overflow-wrap: anywhere; }
   .cv-limit code { overflow-wrap: anywhere; font-size: .8rem; }
   .cv-note { background: #f7f7f2; border-left: 3px solid #c9c28f; padding: .6rem .9rem; font-size: .9rem; }
+  .cv-pre { font-size: .8rem; overflow-x: auto; background: #fafafa; padding: .6rem; }
 </style>
 <script>
   // Click a column header to sort the table by it (numbers numerically).
@@ -80,6 +81,9 @@ def setup_page() -> None:
 
     warnings.filterwarnings("ignore")
     logging.getLogger().setLevel(logging.ERROR)
+    # Data text (names, segments) reaches plot labels: "$...$" in it must be shown as typed,
+    # not typeset as mathematics.
+    matplotlib.rcParams.update({"text.parse_math": False, "text.usetex": False})
     matplotlib.rcParams.update({"figure.dpi": 110, "figure.figsize": (8, 4), "axes.spines.top": False, "axes.spines.right": False})
     seaborn.set_theme(style="whitegrid", context="notebook")
     pd.set_option("display.max_rows", 60)
@@ -233,6 +237,15 @@ def highlighted_sample(
 
     caption = f"{part(len(drawn_marked), len(marked), highlight_noun)}; {part(len(drawn_others), len(others), 'other ' + noun)}"
     return drawn, caption
+
+
+def preformatted(text: str) -> str:
+    """Plain text (e.g. a model summary that may quote data text) shown as typed, escaped.
+
+    Third-party HTML renderers (statsmodels' ``as_html``) do not escape the names they
+    print, so text from the data would become markup; this is the page's way to show them.
+    """
+    return f'<pre class="cv-pre">{html.escape(str(text))}</pre>'
 
 
 def note(text: str) -> str:

@@ -42,6 +42,7 @@ from custvalue.errors import ContractError
 from custvalue.features import quarterly_activity
 from custvalue.frames import KEY
 from custvalue.lifetime import LifetimeValueResult, estimate_lifetime_value
+from custvalue.cells import neutralised
 from custvalue.paths import QuarterOutputs, find_project
 from custvalue.payment import PaymentResult, analyse_payments
 from custvalue.progress import SILENT, Progress
@@ -281,14 +282,14 @@ def write_outputs(
         return staging / path.relative_to(outputs.folder)
 
     scorecard.to_parquet(target(outputs.scorecard_parquet), index=False)
-    scorecard.to_csv(target(outputs.scorecard_csv), index=False)
+    neutralised(scorecard).to_csv(target(outputs.scorecard_csv), index=False)
     write_parquet(quarterly, target(outputs.history_parquet))
     for name, frame in frames.items():
         frame.to_parquet(staging / f"{name}.parquet", index=False)
     rejected_dir = target(outputs.rejected_dir)
     rejected_dir.mkdir()
     for name, load in data.tables.items():
-        load.rejected.to_csv(rejected_dir / f"{name}.csv", index=False)
+        neutralised(load.rejected).to_csv(rejected_dir / f"{name}.csv", index=False)
     quality = {
         "tables": data.quality().to_dict(orient="records"),
         "reasons": data.rejection_reasons().to_dict(orient="records"),
