@@ -177,11 +177,21 @@ def test_data_without_dropout_give_the_nbd_with_its_likelihood_ratio_test(model)
 def test_a_converged_estimate_at_the_limit_is_the_nested_model():
     """On these data the BG/NBD converges with a = 1e-9 or so: at the limit, in effect."""
     histories = no_dropout_histories(1500, seed=3)
-    full = BetaGeoModel.from_summary(histories).fit()
-    assert full.params["a"] < 1e-6
+    # Whether the optimizer stops just inside the limit with a usable Hessian, or at a point
+    # where the Hessian is singular, depends on the last bits of the arithmetic (seen to
+    # differ between machines). Both must end in the nested model; the first also says why.
+    try:
+        full = BetaGeoModel.from_summary(histories).fit()
+    except ConvergenceError as error:
+        full, full_failure = None, str(error)
     outcome = fit_allowing_boundary(BetaGeoModel.from_summary(histories))
     assert outcome.on_boundary and outcome.results.model_name == "NBD (no dropout)"
-    assert outcome.lr_statistic < 1e-4 and "converged at the limit" in outcome.full_error
+    assert outcome.lr_statistic < 1e-4
+    if full is not None:
+        assert full.params["a"] < 1e-6
+        assert "converged at the limit" in outcome.full_error
+    else:
+        assert "not positive definite" in full_failure
 
 
 def test_an_interior_estimate_is_kept_as_it_is(cdnow):
