@@ -28,16 +28,9 @@ trailing window. The status comes from the strikes in the last ``window_quarters
 ``new``               younger than ``min_history_days``: too little history to judge fairly
 ====================  =====================================================================
 
-The criteria (every threshold in :class:`custvalue.config.ReviewSettings`):
-
-- ``unprofitable``: operating profit after cost to serve below ``-unprofitable_min_loss``.
-- ``headache``: service minutes per unit of gross margin in the worst
-  ``headache_worst_share`` of the quarter, with service minutes at least
-  ``headache_min_multiple`` times the segment's median.
-- ``payment``: excess lateness over size-and-segment peers, or non-payment (from
-  :mod:`custvalue.payment`, so enterprises slow by policy are not punished).
-- ``relationship``: incident points (weight x severity) reaching
-  ``incident_points_threshold``.
+The four criteria (``unprofitable``, ``headache``, ``payment``, ``relationship``; every
+threshold in :class:`custvalue.config.ReviewSettings`) are stated once, in
+:mod:`custvalue.review.criteria`.
 
 Let go needs grounds (a loss over the window, non-payment, a headache or relationship
 strike): without them a customer goes no further than ``without_grounds_max_status``.
